@@ -1,0 +1,113 @@
+"""Kedro datasets for the project's own formats: thin adapters over `siger_kedro.data` and
+`siger_kedro.storage`, so that nodes never touch files."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from kedro.io import AbstractDataset, DatasetError
+
+from .data.errors import DataFormatError
+from .data.raw import RawDataset, packaged_dataset_folder, read_raw_folder
+from .storage import atomic_path, load_arrays, save_arrays
+
+
+class RawRecsysDataset(AbstractDataset[None, RawDataset]):
+    """A raw dataset folder `<root>/<name>/` in MMRec or RecBole atomic format. When no such
+    folder exists and `name` is a dataset shipped inside an installed package (MovieLens-100k
+    in the recbole wheel), that copy is read in place: it is never copied into the project."""
+
+    def __init__(self, name: str, root: str = "data/01_raw", metadata: dict | None = None):
+        self._name, self._root, self.metadata = name, Path(root), metadata
+
+    def _folder(self) -> Path:
+        local = self._root / self._name
+        if local.is_dir():
+            return local
+        packaged = packaged_dataset_folder(self._name)
+        if packaged is not None:
+            return packaged
+        raise DataFormatError(
+            f"{local}: no such folder. Put the dataset there (MMRec: {self._name}.inter and "
+            f"<modality>_feat.npy; RecBole atomic: {self._name}.inter and {self._name}.item), "
+            "or select the packaged 'ml-100k'."
+        )
+
+    def load(self) -> RawDataset:
+        return read_raw_folder(self._folder(), self._name)
+
+    def save(self, data: RawDataset) -> None:
+        raise DatasetError("raw datasets are read-only")
+
+    def _exists(self) -> bool:
+        return (self._root / self._name).is_dir() or packaged_dataset_folder(self._name) is not None
+
+    def _describe(self) -> dict[str, Any]:
+        return {"name": self._name, "root": str(self._root)}
+
+
+class ArrayFolderDataset(AbstractDataset[dict, dict]):
+    """A dict of arrays stored as one file per key, `<key><suffix>`, in a folder written
+    atomically. Dense arrays use `.npy` (`_feat.npy` gives MMRec's feature file names);
+    scipy sparse matrices use `.npz`."""
+
+    def __init__(self, path: str, suffix: str = ".npy", metadata: dict | None = None):
+        self._path, self._suffix, self.metadata = Path(path), suffix, metadata
+
+    def load(self) -> dict[str, np.ndarray | sp.csr_matrix]:
+        if not self._path.is_dir():
+            raise DatasetError(f"{self._path}: folder not found")
+        return load_arrays(self._path, self._suffix)
+
+    def save(self, data: dict) -> None:
+        save_arrays(self._path, data, self._suffix)
+
+    def _exists(self) -> bool:
+        return self._path.is_dir()
+
+    def _describe(self) -> dict[str, Any]:
+        return {"path": str(self._path), "suffix": self._suffix}
+
+
+class SparseMatrixDataset(AbstractDataset[sp.spmatrix, sp.csr_matrix]):
+    """One scipy sparse matrix as `.npz`."""
+
+    def __init__(self, filepath: str, metadata: dict | None = None):
+        self._filepath, self.metadata = Path(filepath), metadata
+
+    def load(self) -> sp.csr_matrix:
+        return sp.load_npz(self._filepath).tocsr()
+
+    def save(self, data: sp.spmatrix) -> None:
+        with atomic_path(self._filepath) as tmp:
+            with open(tmp, "wb") as f:  # a file object keeps save_npz from appending .npz
+                sp.save_npz(f, sp.csr_matrix(data))
+
+    def _exists(self) -> bool:
+        return self._filepath.is_file()
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": str(self._filepath)}
+
+
+class TorchStateDataset(AbstractDataset[dict, dict]):
+    """A model's state_dict, saved with torch.save and loaded on the CPU."""
+
+    def __init__(self, filepath: str, metadata: dict | None = None):
+        self._filepath, self.metadata = Path(filepath), metadata
+
+    def load(self) -> dict[str, torch.Tensor]:
+        return torch.load(self._filepath, map_location="cpu", weights_only=True)
+
+    def save(self, data: dict[str, torch.Tensor]) -> None:
+        with atomic_path(self._filepath) as tmp:
+            torch.save(data, tmp)
+
+    def _exists(self) -> bool:
+        return self._filepath.is_file()
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": str(self._filepath)}

@@ -1,0 +1,90 @@
+"""MLflow tracking that kedro-mlflow leaves to the project.
+
+kedro-mlflow opens the run, logs every parameter, logs artifact datasets and marks a failing
+run FAILED. This hook adds: the git commit, the dataset's name and fingerprint as tags, the
+per-epoch numbers that training emits as log records (live, while training runs), and the
+final metrics.
+"""
+from __future__ import annotations
+
+import logging
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import mlflow
+from kedro.framework.hooks import hook_impl
+
+DATASET_INFO = "int_dataset_info"
+FINAL_METRICS = "rpt_metrics"
+PACKAGE_LOGGER = "siger_kedro"
+
+
+def git_commit(path: str | Path) -> str:
+    """HEAD's sha, with '-dirty' when tracked files have uncommitted changes."""
+    try:
+        run = lambda *a: subprocess.run(  # noqa: E731
+            ["git", *a], cwd=path, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        sha = run("rev-parse", "HEAD")
+        return sha + ("-dirty" if run("status", "--porcelain", "--untracked-files=no") else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def mlflow_metrics(metrics: dict[str, float]) -> dict[str, float]:
+    """MLflow metric names cannot contain '@': recall@20 is logged as recall_at_20."""
+    return {k.replace("@", "_at_"): float(v) for k, v in metrics.items()}
+
+
+class _EpochMetricsHandler(logging.Handler):
+    """Forwards log records that carry `metrics` (and `step`) to the active MLflow run."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        metrics = getattr(record, "metrics", None)
+        if metrics and mlflow.active_run() is not None:
+            mlflow.log_metrics(mlflow_metrics(metrics), step=getattr(record, "step", None))
+
+
+class RunTrackingHooks:
+    def __init__(self) -> None:
+        self._handler = _EpochMetricsHandler(level=logging.INFO)
+        self._project_path: str | None = None
+
+    @hook_impl
+    def after_context_created(self, context) -> None:
+        self._project_path = str(context.project_path)
+
+    @hook_impl
+    def before_pipeline_run(self, run_params: dict[str, Any]) -> None:
+        logger = logging.getLogger(PACKAGE_LOGGER)
+        if logger.getEffectiveLevel() > logging.INFO:
+            logger.setLevel(logging.INFO)
+        logger.addHandler(self._handler)
+        if mlflow.active_run() is not None:
+            mlflow.set_tag("git_commit", git_commit(self._project_path or run_params["project_path"]))
+
+    @hook_impl
+    def after_dataset_loaded(self, dataset_name: str, data: Any) -> None:
+        if dataset_name == DATASET_INFO:
+            self._tag_dataset(data)
+
+    @hook_impl
+    def after_node_run(self, outputs: dict[str, Any]) -> None:
+        if DATASET_INFO in outputs:
+            self._tag_dataset(outputs[DATASET_INFO])
+        if FINAL_METRICS in outputs and mlflow.active_run() is not None:
+            mlflow.log_metrics(mlflow_metrics(outputs[FINAL_METRICS]))
+
+    @hook_impl
+    def after_pipeline_run(self) -> None:
+        logging.getLogger(PACKAGE_LOGGER).removeHandler(self._handler)
+
+    @hook_impl
+    def on_pipeline_error(self) -> None:
+        logging.getLogger(PACKAGE_LOGGER).removeHandler(self._handler)
+
+    @staticmethod
+    def _tag_dataset(info: dict) -> None:
+        if mlflow.active_run() is not None:
+            mlflow.set_tags({"dataset": info["name"], "dataset_fingerprint": info["fingerprint"]})

@@ -1,0 +1,13 @@
+"""Full-ranking top-K evaluation (MMRec protocol)."""
+
+from .evaluator import Evaluator, RankingTask
+from .ranking import DEFAULT_KS, metric_keys, ranking_metric_sums, ranking_metrics
+
+__all__ = [
+    "DEFAULT_KS",
+    "Evaluator",
+    "RankingTask",
+    "metric_keys",
+    "ranking_metric_sums",
+    "ranking_metrics",
+]

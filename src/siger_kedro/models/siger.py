@@ -1,0 +1,196 @@
+"""SIGER (Semantic Item Graph Enhancement for multimodal Recommendation), DESIGN.md §4.
+
+Every component can be switched off so that the paper's ablations are runs of this code:
+/EISG is graphs.beta = 0 (the graphs are inputs), /MP is `use_mp=False`, MP* is
+`modulus_weighting=False`, /DA is `use_da=False`, DA* is `anchor_infonce=False`, and the
+single-modality variants pass one feature matrix.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import combinations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .losses import anchor_info_nce, bpr_loss, info_nce, l2_penalty
+from .sparse import SparseOperator
+
+
+@dataclass(frozen=True)
+class SigerConfig:
+    embedding_dim: int = 64
+    ui_layers: int = 3  # L_ui, Eq 1
+    ii_layers: int = 2  # L_ii, Eq 10
+    use_mp: bool = True  # modulus-based perturbation, Eq 12-13
+    modulus_weighting: bool = True  # False = SIGER-MP* (w = 1)
+    epsilon: float = 0.05
+    tau_p: float = 0.2  # tau_0
+    use_da: bool = True  # dual representation alignment, Eq 14-16
+    anchor_infonce: bool = True  # False = SIGER-DA* (plain InfoNCE between semantic views)
+    tau_mm: float = 0.2  # tau_1
+    tau_bm: float = 0.2  # tau_2
+    lambda_p: float = 0.01
+    lambda_a: float = 0.01
+    lambda_r: float = 1e-5
+
+
+@dataclass
+class Representations:
+    """Everything one forward pass computes; a batch's losses index into it."""
+
+    user_id: torch.Tensor  # Ê_id, users (Eq 2)
+    item_id: torch.Tensor  # Ê_id, items
+    user_sem: dict[str, torch.Tensor]  # Ẽ_u,m (Eq 11)
+    item_sem: dict[str, torch.Tensor]  # Ẽ_i,m (Eq 10)
+    user_fused: torch.Tensor  # E_mf, users (Eq 15)
+    item_fused: torch.Tensor
+
+    @property
+    def user(self) -> torch.Tensor:  # Eq 17
+        return self.user_id + self.user_fused
+
+    @property
+    def item(self) -> torch.Tensor:
+        return self.item_id + self.item_fused
+
+
+def modulus_weights(e: torch.Tensor) -> torch.Tensor:
+    """Eq 12's w: each row's norm over the largest row norm, as a column to broadcast over d."""
+    norms = e.norm(dim=1, keepdim=True)
+    return norms / norms.max().clamp_min(1e-12)
+
+
+def perturb(e: torch.Tensor, epsilon: float, modulus_weighting: bool) -> torch.Tensor:
+    """Eq 12: E + eps * w ⊙ shuffle_rows(normalize(E + eps * w ⊙ sign(E) ⊙ normalize(U(0,1)))).
+    With modulus weighting, items with small embeddings get proportionally small noise;
+    without it (SIGER-MP*), w = 1."""
+    w = modulus_weights(e) if modulus_weighting else torch.ones_like(e[:, :1])
+    noise = F.normalize(torch.rand_like(e), dim=1)
+    e_dot = e + epsilon * w * torch.sign(e) * noise
+    shuffled = F.normalize(e_dot, dim=1)[torch.randperm(e.shape[0], device=e.device)]
+    return e + epsilon * w * shuffled
+
+
+class Siger(nn.Module):
+    def __init__(
+        self,
+        n_users: int,
+        n_items: int,
+        ui_adjacency: SparseOperator,
+        user_item: SparseOperator,
+        item_graphs: dict[str, SparseOperator],
+        features: dict[str, torch.Tensor],
+        config: SigerConfig = SigerConfig(),
+    ):
+        """`ui_adjacency` is the normalised (U+I)² matrix of Eq 1, `user_item` the normalised
+        U×I matrix of Eq 11, `item_graphs[m]` the EISG S̄_m of Eq 7 and `features[m]` the raw
+        item features of modality m (rows = items)."""
+        super().__init__()
+        if set(item_graphs) != set(features):
+            raise ValueError(
+                f"item graphs {sorted(item_graphs)} and features {sorted(features)} "
+                "must cover the same modalities"
+            )
+        d = config.embedding_dim
+        self.n_users, self.n_items, self.config = n_users, n_items, config
+        self.modalities = sorted(features)
+        self.ui_adjacency, self.user_item, self.item_graphs = ui_adjacency, user_item, item_graphs
+        self.features = features
+        self.user_embedding = nn.Parameter(nn.init.xavier_uniform_(torch.empty(n_users, d)))
+        self.item_embedding = nn.Parameter(nn.init.xavier_uniform_(torch.empty(n_items, d)))
+        # Eq 9: f_m(x) = sigmoid(W''(W' x + b') + b''), two affine maps with no activation between
+        self.gates = nn.ModuleDict(
+            {m: nn.Sequential(nn.Linear(x.shape[1], d), nn.Linear(d, d)) for m, x in features.items()}
+        )
+
+    # -- views -------------------------------------------------------------------------------
+    def behaviour(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Eq 1-2: LightGCN on the user-item graph, mean over layers 0..L."""
+        e = torch.cat([self.user_embedding, self.item_embedding])
+        total = e
+        for _ in range(self.config.ui_layers):
+            e = self.ui_adjacency @ e
+            total = total + e
+        total = total / (self.config.ui_layers + 1)
+        return total[: self.n_users], total[self.n_users :]
+
+    def semantic_input(self, m: str) -> torch.Tensor:
+        """Eq 8: the layer-0 item ID embedding gated by the modality features."""
+        return self.item_embedding * torch.sigmoid(self.gates[m](self.features[m]))
+
+    def propagate(self, m: str, e: torch.Tensor, perturbed: bool = False) -> torch.Tensor:
+        """Eq 10 (and Eq 12 when perturbed): L_ii layers on S̄_m, the last layer returned."""
+        for _ in range(self.config.ii_layers):
+            e = self.item_graphs[m] @ e
+            if perturbed:
+                e = perturb(e, self.config.epsilon, self.config.modulus_weighting)
+        return e
+
+    def forward(self) -> Representations:
+        user_id, item_id = self.behaviour()
+        item_sem = {m: self.propagate(m, self.semantic_input(m)) for m in self.modalities}
+        user_sem = {m: self.user_item @ item_sem[m] for m in self.modalities}  # Eq 11
+        if self.modalities:
+            user_fused = torch.stack(list(user_sem.values())).mean(0)
+            item_fused = torch.stack(list(item_sem.values())).mean(0)
+        else:  # no modality: SIGER reduces to LightGCN
+            user_fused, item_fused = torch.zeros_like(user_id), torch.zeros_like(item_id)
+        return Representations(user_id, item_id, user_sem, item_sem, user_fused, item_fused)
+
+    @torch.no_grad()
+    def embeddings(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Final user and item representations (Eq 17) for ranking."""
+        r = self.forward()
+        return r.user, r.item
+
+    # -- objective ---------------------------------------------------------------------------
+    def loss(
+        self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
+        """Eq 19 on a batch of (user, positive, negative) triples; returns each term and
+        `loss`, the weighted total. Contrastive terms use the batch's unique users and
+        positive items."""
+        c = self.config
+        r = self.forward()
+        u, i = r.user, r.item
+        terms = {
+            "bpr": bpr_loss((u[users] * i[pos]).sum(1), (u[users] * i[neg]).sum(1)),
+            "reg": l2_penalty(self.user_embedding[users], self.item_embedding[pos], self.item_embedding[neg]),
+        }
+        total = terms["bpr"] + c.lambda_r * terms["reg"]
+        if not self.modalities:
+            return {**terms, "loss": total}
+        bu, bi = torch.unique(users), torch.unique(pos)
+        if c.use_mp:
+            terms["mp"] = sum(self._perturbation_loss(m, bi) for m in self.modalities)
+            total = total + c.lambda_p * terms["mp"]
+        if c.use_da:
+            terms["mm"] = self._semantic_alignment(r, bu, bi)
+            terms["bm"] = info_nce(r.user_fused[bu], r.user_id[bu], c.tau_bm) + info_nce(
+                r.item_fused[bi], r.item_id[bi], c.tau_bm
+            )  # Eq 16
+            total = total + c.lambda_a * (terms["mm"] + terms["bm"])
+        return {**terms, "loss": total}
+
+    def _perturbation_loss(self, m: str, items: torch.Tensor) -> torch.Tensor:
+        """Eq 13: InfoNCE between two independently perturbed propagations of Ē_m."""
+        x = self.semantic_input(m)
+        v1, v2 = self.propagate(m, x, perturbed=True), self.propagate(m, x, perturbed=True)
+        return info_nce(v1[items], v2[items], self.config.tau_p)
+
+    def _semantic_alignment(self, r: Representations, users, items) -> torch.Tensor:
+        """Eq 14 (L_mm = L^U + L^I), averaged over modality pairs; 0 with one modality."""
+        c = self.config
+        pairs = list(combinations(self.modalities, 2))
+        if not pairs:
+            return torch.zeros((), device=r.user.device)
+        total = 0.0
+        for a, b in pairs:
+            for sem, anchor, rows in ((r.user_sem, r.user_id, users), (r.item_sem, r.item_id, items)):
+                if c.anchor_infonce:
+                    total = total + anchor_info_nce(sem[a][rows], sem[b][rows], anchor[rows], c.tau_mm)
+                else:
+                    total = total + info_nce(sem[a][rows], sem[b][rows], c.tau_mm)
+        return total / len(pairs)

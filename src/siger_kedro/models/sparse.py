@@ -1,0 +1,53 @@
+"""Fixed sparse operators for graph propagation.
+
+`torch.sparse.mm`'s autograd transposes the CSR matrix on every backward call, which costs
+several times the forward. A graph is fixed for a whole run, so its transpose is built once
+(or reused as-is when the matrix is symmetric) and the backward is one more sparse product.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+
+def to_torch_csr(matrix: sp.spmatrix, device: torch.device | str = "cpu") -> torch.Tensor:
+    """A scipy matrix as a float32 torch CSR tensor on `device`."""
+    m = sp.csr_matrix(matrix, dtype=np.float32)
+    m.sort_indices()
+    with warnings.catch_warnings():  # "sparse CSR support is in beta": we rely on mm only
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.sparse_csr_tensor(
+            torch.from_numpy(m.indptr.astype(np.int64)),
+            torch.from_numpy(m.indices.astype(np.int64)),
+            torch.from_numpy(m.data),
+            size=m.shape,
+            device=device,
+        )
+
+
+class _SparseMatmul(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, matrix, matrix_t, dense):
+        ctx.matrix_t = matrix_t
+        return torch.sparse.mm(matrix, dense)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return None, None, torch.sparse.mm(ctx.matrix_t, grad)
+
+
+class SparseOperator:
+    """A constant sparse matrix M usable as `M @ X` with a cheap, exact gradient for X."""
+
+    def __init__(self, matrix: sp.spmatrix, device: torch.device | str = "cpu"):
+        m = sp.csr_matrix(matrix, dtype=np.float32)
+        self.shape = m.shape
+        self.symmetric = m.shape[0] == m.shape[1] and (m != m.T).nnz == 0
+        self.matrix = to_torch_csr(m, device)
+        self.matrix_t = self.matrix if self.symmetric else to_torch_csr(m.T, device)
+
+    def __matmul__(self, dense: torch.Tensor) -> torch.Tensor:
+        return _SparseMatmul.apply(self.matrix, self.matrix_t, dense)

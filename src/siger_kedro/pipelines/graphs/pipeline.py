@@ -1,0 +1,34 @@
+from kedro.pipeline import Node, Pipeline
+
+from .nodes import build_cooccurrence_graph, build_eisg, build_interaction_graphs, build_modality_graphs
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return Pipeline(
+        [
+            Node(
+                build_interaction_graphs,
+                inputs=["int_interactions", "int_dataset_info"],
+                outputs=["mi_ui_adjacency", "mi_user_item"],
+                name="build_interaction_graphs",
+            ),
+            Node(
+                build_cooccurrence_graph,
+                inputs=["int_interactions", "int_dataset_info", "params:graphs"],
+                outputs="mi_cooccurrence_graph",
+                name="build_cooccurrence_graph",
+            ),
+            Node(
+                build_modality_graphs,
+                inputs=["feat_item_features", "params:graphs"],
+                outputs="mi_modality_graphs",
+                name="build_modality_graphs",
+            ),
+            Node(
+                build_eisg,
+                inputs=["mi_cooccurrence_graph", "mi_modality_graphs", "params:graphs"],
+                outputs="mi_eisg",
+                name="build_eisg",
+            ),
+        ]
+    )

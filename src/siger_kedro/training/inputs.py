@@ -1,0 +1,52 @@
+"""From the pipeline's stored arrays to the tensors and operators a model trains on."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import torch
+
+from ..graphs.normalize import interaction_matrix
+from ..models.siger import Siger, SigerConfig
+from ..models.sparse import SparseOperator
+
+TRAIN, VALID, TEST = 0, 1, 2
+
+
+def split_matrix(interactions: pd.DataFrame, split: int, n_users: int, n_items: int) -> sp.csr_matrix:
+    """Binary users x items matrix of one split (0 train, 1 valid, 2 test)."""
+    rows = interactions[interactions["split"] == split]
+    return interaction_matrix(rows["user"].to_numpy(), rows["item"].to_numpy(), n_users, n_items)
+
+
+def select_modalities(available: list[str], wanted: list[str] | None) -> list[str]:
+    """`wanted` (None = all) checked against what the features stage produced."""
+    if wanted is None:
+        return sorted(available)
+    missing = sorted(set(wanted) - set(available))
+    if missing:
+        raise ValueError(f"training.modalities asks for {missing}, but the dataset has {sorted(available)}")
+    return sorted(wanted)
+
+
+def build_siger(
+    n_users: int,
+    n_items: int,
+    features: dict[str, np.ndarray],
+    ui_adjacency: sp.spmatrix,
+    user_item: sp.spmatrix,
+    item_graphs: dict[str, sp.spmatrix],
+    config: SigerConfig,
+    modalities: list[str],
+    device: torch.device,
+) -> Siger:
+    """A SIGER model on `device` whose fixed graphs and features live on the same device."""
+    return Siger(
+        n_users,
+        n_items,
+        ui_adjacency=SparseOperator(ui_adjacency, device),
+        user_item=SparseOperator(user_item, device),
+        item_graphs={m: SparseOperator(item_graphs[m], device) for m in modalities},
+        features={m: torch.as_tensor(features[m], dtype=torch.float32, device=device) for m in modalities},
+        config=config,
+    ).to(device)

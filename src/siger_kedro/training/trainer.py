@@ -1,0 +1,119 @@
+"""The training loop shared by every model: BPR batches, per-epoch validation, early stopping.
+
+A model only needs `loss(users, pos, neg) -> {"loss": ..., <terms>...}` and
+`embeddings() -> (users, items)`. Per-epoch numbers are emitted as log records carrying
+`metrics` and `step` attributes, which the MLflow hook forwards live; nothing here knows MLflow.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .sampler import NegativeSampler
+
+logger = logging.getLogger(__name__)
+
+
+def resolve_device(device: str) -> torch.device:
+    """'auto' picks CUDA when present, else the CPU; anything else is passed to torch."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 1000
+    batch_size: int = 2048
+    learning_rate: float = 1e-3
+    patience: int = 20  # epochs without improvement of the validation metric
+    valid_metric: str = "recall@20"
+    show_progress: bool = True
+
+
+@dataclass
+class FitResult:
+    best_state: dict[str, torch.Tensor]  # on the CPU
+    best_epoch: int
+    best_valid: dict[str, float]
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite."""
+
+
+def fit(
+    model: torch.nn.Module,
+    train_users: torch.Tensor,
+    train_items: torch.Tensor,
+    sampler: NegativeSampler,
+    validate: Callable[[torch.nn.Module], dict[str, float]],
+    config: TrainConfig,
+) -> FitResult:
+    """Train with Adam on (user, positive, sampled negative) batches; validate every epoch
+    with `validate(model)` and keep the weights of the best `config.valid_metric`."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+    n = train_users.numel()
+    best = FitResult(best_state={}, best_epoch=-1, best_valid={})
+    best_score, stale = -float("inf"), 0
+    bar = tqdm(range(1, config.epochs + 1), desc="epochs", unit="epoch", disable=not config.show_progress)
+    for epoch in bar:
+        model.train()
+        start = time.perf_counter()
+        sums: dict[str, torch.Tensor] = {}
+        n_batches = 0
+        for idx in torch.randperm(n, device=train_users.device).split(config.batch_size):
+            users, pos = train_users[idx], train_items[idx]
+            terms = model.loss(users, pos, sampler.sample(users))
+            optimizer.zero_grad(set_to_none=True)
+            terms["loss"].backward()
+            optimizer.step()
+            for k, v in terms.items():  # accumulate on the device: no sync per batch
+                sums[k] = sums.get(k, 0.0) + v.detach()
+            n_batches += 1
+        losses = {f"train_{k}": float(v) / n_batches for k, v in sums.items()}
+        train_seconds = time.perf_counter() - start
+        if not np.isfinite(losses["train_loss"]):
+            raise TrainingDiverged(
+                f"training loss became {losses['train_loss']} at epoch {epoch}; "
+                f"best weights so far are from epoch {best.best_epoch}. Lower the learning rate "
+                "or the loss weights."
+            )
+        model.eval()
+        valid = validate(model)
+        record = {"epoch": epoch, "epoch_seconds": train_seconds, **losses}
+        record.update({f"valid_{k}": v for k, v in valid.items()})
+        best.history.append(record)
+        score = valid[config.valid_metric]
+        if score > best_score:
+            best_score, stale = score, 0
+            best.best_epoch, best.best_valid = epoch, valid
+            best.best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+        else:
+            stale += 1
+        metrics = {k: v for k, v in record.items() if k != "epoch"}
+        logger.info(
+            "epoch %d  loss %.4f  valid %s %.4f  (%.2fs)",
+            epoch, losses["train_loss"], config.valid_metric, score, train_seconds,
+            extra={"metrics": metrics, "step": epoch},
+        )
+        bar.set_postfix(loss=f"{losses['train_loss']:.4f}", **{config.valid_metric: f"{score:.4f}"})
+        if stale >= config.patience:
+            logger.info("early stop at epoch %d: best %s %.4f at epoch %d",
+                        epoch, config.valid_metric, best_score, best.best_epoch)
+            break
+    return best

@@ -1,0 +1,53 @@
+import math
+
+import torch
+
+from siger_kedro.models.losses import anchor_info_nce, bpr_loss, info_nce, l2_penalty
+
+
+def test_bpr_loss_is_mean_negative_log_sigmoid_of_margin():
+    pos, neg = torch.tensor([2.0, 0.0]), torch.tensor([0.0, 0.0])
+    # -log sigmoid(2) = log(1 + e^-2); -log sigmoid(0) = log 2
+    expected = (math.log(1 + math.exp(-2)) + math.log(2)) / 2
+    assert math.isclose(bpr_loss(pos, neg).item(), expected, rel_tol=1e-6)
+
+
+def test_l2_penalty_is_sum_of_squares_per_triple():
+    u, p, n = torch.tensor([[1.0, 2.0], [0.0, 1.0]]), torch.ones(2, 2), torch.zeros(2, 2)
+    # (1 + 4 + 0 + 1) + (4 * 1) + 0 = 10, over 2 triples
+    assert l2_penalty(u, p, n).item() == 5.0
+
+
+def test_info_nce_hand_computed():
+    # a = b = e1, e2 (orthogonal unit rows): cos matrix is the identity.
+    a = torch.tensor([[1.0, 0.0], [0.0, 2.0]])  # scale does not matter: cosine
+    b = torch.tensor([[3.0, 0.0], [0.0, 1.0]])
+    t = 0.5
+    # each row: -log(e^{1/t} / (e^{1/t} + e^{0}))
+    expected = -math.log(math.exp(2) / (math.exp(2) + 1))
+    assert math.isclose(info_nce(a, b, t).item(), expected, rel_tol=1e-6)
+
+
+def test_anchor_info_nce_hand_computed():
+    # Item 0: a0 = (1,0), b0 = (0,1), anchor (1,1)/√2 -> s(a0,id)=s(b0,id)=1/√2.
+    # Item 1: a1 = (0,1), b1 = (1,0), anchor (1,0)   -> s(a1,id)=0, s(b1,id)=1.
+    a = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    b = torch.tensor([[0.0, 1.0], [1.0, 0.0]])
+    anchor = torch.tensor([[1.0, 1.0], [1.0, 0.0]])
+    t = 0.2
+    # positives: exp((s_a + s_b) / 2t); negative of i: exp(s(a_i, b_j)/t), j != i
+    pos0 = math.exp((2 / math.sqrt(2)) / (2 * t))
+    neg0 = math.exp(1.0 / t)  # s(a0, b1) = cos((1,0),(1,0)) = 1
+    pos1 = math.exp(1.0 / (2 * t))
+    neg1 = math.exp(1.0 / t)  # s(a1, b0) = 1
+    expected = (-math.log(pos0 / (pos0 + neg0)) - math.log(pos1 / (pos1 + neg1))) / 2
+    assert math.isclose(anchor_info_nce(a, b, anchor, t).item(), expected, rel_tol=1e-5)
+
+
+def test_anchor_info_nce_differs_from_plain_and_has_gradients():
+    torch.manual_seed(0)
+    a, b, anchor = (torch.randn(6, 4, requires_grad=True) for _ in range(3))
+    loss = anchor_info_nce(a, b, anchor, 0.2)
+    assert not torch.isclose(loss, info_nce(a, b, 0.2))
+    loss.backward()
+    assert anchor.grad is not None and anchor.grad.abs().sum() > 0

@@ -1,0 +1,64 @@
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+
+from siger_kedro.metrics import Evaluator
+from siger_kedro.models.siger import Siger, SigerConfig
+from siger_kedro.models.sparse import SparseOperator
+from siger_kedro.training.sampler import NegativeSampler
+from siger_kedro.training.trainer import TrainConfig, TrainingDiverged, fit, resolve_device
+
+
+def _setup(seed=0):
+    rng = np.random.default_rng(seed)
+    n_users, n_items = 30, 20
+    # two taste groups so that there is something to learn
+    dense = np.zeros((n_users, n_items), dtype=np.float32)
+    for u in range(n_users):
+        group = u % 2
+        dense[u, rng.choice(np.arange(group * 10, group * 10 + 10), 5, replace=False)] = 1
+    r = sp.csr_matrix(dense)
+    adj = sp.bmat([[None, r], [r.T, None]]).tocsr()
+    deg = np.asarray(adj.sum(1)).ravel()
+    adj = sp.diags(deg ** -0.5) @ adj @ sp.diags(deg ** -0.5)
+    torch.manual_seed(seed)
+    model = Siger(n_users, n_items, SparseOperator(adj), SparseOperator(r), {}, {}, SigerConfig(embedding_dim=8))
+    users, items = (torch.as_tensor(a, dtype=torch.long) for a in r.nonzero())
+    evaluator = Evaluator(n_items, ks=[5], device="cpu")
+    validate = lambda m: evaluator.evaluate(*m.embeddings(), truth=r, exclude=())  # noqa: E731
+    return model, users, items, NegativeSampler(users, items, n_users, n_items), validate
+
+
+def test_fit_lowers_the_loss_and_keeps_the_best_weights():
+    model, users, items, sampler, validate = _setup()
+    result = fit(model, users, items, sampler, validate,
+                 TrainConfig(epochs=15, batch_size=32, learning_rate=0.01, patience=100,
+                             valid_metric="recall@5", show_progress=False))
+    losses = [h["train_loss"] for h in result.history]
+    assert len(losses) == 15 and losses[-1] < losses[0]
+    best = max(result.history, key=lambda h: h["valid_recall@5"])
+    assert result.best_epoch == best["epoch"]
+    model.load_state_dict(result.best_state)
+    assert validate(model)["recall@5"] == pytest.approx(best["valid_recall@5"])
+
+
+def test_early_stopping_after_patience_epochs_without_improvement():
+    model, users, items, sampler, _ = _setup()
+    result = fit(model, users, items, sampler, lambda m: {"recall@5": 0.5},
+                 TrainConfig(epochs=50, batch_size=32, patience=3, valid_metric="recall@5", show_progress=False))
+    assert result.best_epoch == 1 and len(result.history) == 4
+
+
+def test_nan_loss_stops_with_a_clear_error():
+    model, users, items, sampler, validate = _setup()
+    with torch.no_grad():
+        model.user_embedding.fill_(float("nan"))
+    with pytest.raises(TrainingDiverged, match="became nan at epoch 1"):
+        fit(model, users, items, sampler, validate,
+            TrainConfig(epochs=3, batch_size=32, valid_metric="recall@5", show_progress=False))
+
+
+def test_auto_device_is_cpu_without_cuda():
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert resolve_device("auto").type == expected
