@@ -1,0 +1,100 @@
+"""A raw dataset folder as read from disk, in MMRec or RecBole atomic format."""
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..features.validate import validate_features
+from .atomic import is_typed_header, read_atomic_inter, read_atomic_items
+from .errors import DataFormatError
+from .mmrec import read_feature_files, read_id_mapping, read_mmrec_inter
+
+# Datasets shipped inside installed wheels: name -> (package, folder inside the package).
+PACKAGED = {"ml-100k": ("recbole", "dataset_example/ml-100k")}
+
+
+@dataclass
+class RawDataset:
+    """One dataset as found on disk, before re-indexing and splitting.
+
+    `interactions` has `user`, `item` (strings for atomic, ints for MMRec), float `timestamp`
+    (NaN if absent) and, for MMRec, the int8 `split` from x_label. `items` is the atomic `.item`
+    table (column `item` + metadata). `features` maps modality -> float32 array from
+    `<modality>_feat.npy`. `user_ids`/`item_ids` are MMRec's mapping files as
+    `[original, user]` / `[original, item]` when present.
+    """
+
+    name: str
+    source: str
+    format: str  # "mmrec" | "atomic"
+    interactions: pd.DataFrame
+    items: pd.DataFrame | None = None
+    features: dict[str, np.ndarray] = field(default_factory=dict)
+    user_ids: pd.DataFrame | None = None
+    item_ids: pd.DataFrame | None = None
+
+
+def _header(path: Path) -> list[str]:
+    with open(path, encoding="utf-8") as f:
+        line = f.readline().rstrip("\r\n")
+    if not line.strip():
+        raise DataFormatError(f"{path}: empty first line; expected a tab-separated header")
+    return line.split("\t")
+
+
+def read_raw_folder(folder: Path, name: str) -> RawDataset:
+    """Read `<folder>/<name>.inter` (+ `.item`, `*_feat.npy`, id mappings), detecting the
+    format from the header: typed fields (`user_id:token`) = RecBole atomic, plain names
+    (`userID itemID ... x_label`) = MMRec."""
+    folder = Path(folder)
+    expected = (f"{name}.inter (MMRec: plus <modality>_feat.npy; "
+                f"RecBole atomic: plus an optional {name}.item)")
+    if not folder.is_dir():
+        raise DataFormatError(f"{folder}: dataset folder not found; expected a folder holding {expected}")
+    inter = folder / f"{name}.inter"
+    if not inter.is_file():
+        present = ", ".join(sorted(p.name for p in folder.iterdir())) or "nothing"
+        raise DataFormatError(f"{inter}: file not found; expected {expected} in {folder} (found {present})")
+
+    features = read_feature_files(folder)
+    if is_typed_header(_header(inter)):
+        item_file = folder / f"{name}.item"
+        return RawDataset(
+            name=name, source=str(folder), format="atomic",
+            interactions=read_atomic_inter(inter),
+            items=read_atomic_items(item_file) if item_file.is_file() else None,
+            # Atomic feature rows follow the prepared item index, so their row count is
+            # checked downstream against the prepared n_items.
+            features=validate_features(features, None, str(folder)),
+        )
+
+    interactions = read_mmrec_inter(inter)
+    n_items = int(interactions["item"].max()) + 1 if len(interactions) else 0
+    u_map, i_map = folder / "u_id_mapping.csv", folder / "i_id_mapping.csv"
+    return RawDataset(
+        name=name, source=str(folder), format="mmrec",
+        interactions=interactions,
+        features=validate_features(features, n_items, str(folder)),
+        user_ids=read_id_mapping(u_map, "userID", "user") if u_map.is_file() else None,
+        item_ids=read_id_mapping(i_map, "itemID", "item") if i_map.is_file() else None,
+    )
+
+
+def packaged_dataset_folder(name: str) -> Path | None:
+    """The folder of a dataset shipped in an installed wheel (RecBole's MovieLens-100k for
+    "ml-100k"), located without importing the package; None otherwise."""
+    if name not in PACKAGED:
+        return None
+    package, sub = PACKAGED[name]
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(spec.submodule_search_locations[0]) / sub
+    return folder if folder.is_dir() else None
