@@ -16,12 +16,13 @@ from .storage import atomic_path, load_arrays, save_arrays
 
 
 class RawRecsysDataset(AbstractDataset[None, RawDataset]):
-    """A raw dataset folder `<root>/<name>/` in MMRec or RecBole atomic format. When no such
+    """A raw dataset folder `<path>/<name>/` in MMRec or RecBole atomic format. When no such
     folder exists and `name` is a dataset shipped inside an installed package (MovieLens-100k
     in the recbole wheel), that copy is read in place: it is never copied into the project."""
 
-    def __init__(self, name: str, root: str = "data/01_raw", metadata: dict | None = None):
-        self._name, self._root, self.metadata = name, Path(root), metadata
+    def __init__(self, name: str, path: str = "data/01_raw", metadata: dict | None = None):
+        # `path` (not `root`) so that Kedro resolves it against the project like any filepath
+        self._name, self._root, self.metadata = name, Path(path), metadata
 
     def _folder(self) -> Path:
         local = self._root / self._name
@@ -46,7 +47,7 @@ class RawRecsysDataset(AbstractDataset[None, RawDataset]):
         return (self._root / self._name).is_dir() or packaged_dataset_folder(self._name) is not None
 
     def _describe(self) -> dict[str, Any]:
-        return {"name": self._name, "root": str(self._root)}
+        return {"name": self._name, "path": str(self._root)}
 
 
 class ArrayFolderDataset(AbstractDataset[dict, dict]):

@@ -105,7 +105,7 @@ def fit(
             best.best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
         else:
             stale += 1
-        metrics = {k: v for k, v in record.items() if k != "epoch"}
+        metrics = {f"epoch/{k}": v for k, v in record.items() if k != "epoch"}
         logger.info(
             "epoch %d  loss %.4f  valid %s %.4f  (%.2fs)",
             epoch, losses["train_loss"], config.valid_metric, score, train_seconds,

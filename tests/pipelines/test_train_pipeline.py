@@ -1,0 +1,75 @@
+"""The whole `train` pipeline in the `test` environment on generated data, tracked in MLflow."""
+from __future__ import annotations
+
+import json
+
+import mlflow
+import pandas as pd
+import pytest
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
+from mlflow.tracking import MlflowClient
+
+from datagen import write_atomic, write_mmrec
+
+
+def _run(project, dataset: str, pipeline: str = "train", **params):
+    bootstrap_project(project)
+    with KedroSession.create(project_path=project, env="test",
+                             runtime_params={"dataset": dataset, **params}) as session:
+        return session.run(pipeline_names=[pipeline])
+
+
+def _runs(kedro_project):
+    client = MlflowClient(tracking_uri=f"sqlite:///{kedro_project / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("siger_kedro")
+    return client, client.search_runs([experiment.experiment_id])
+
+
+def test_train_pipeline_on_atomic_data_records_an_mlflow_run(kedro_project):
+    write_atomic(kedro_project / "data" / "01_raw" / "tiny")
+    _run(kedro_project, "tiny")
+
+    out = kedro_project / "data"
+    metrics = json.loads((out / "08_reporting" / "tiny" / "metrics.json").read_text())
+    for split in ("valid", "test"):
+        for k in (5, 10, 20):
+            assert 0.0 <= metrics[f"{split}_recall@{k}"] <= 1.0
+            assert 0.0 <= metrics[f"{split}_ndcg@{k}"] <= 1.0
+    assert (out / "04_feature" / "tiny" / "text_feat.npy").exists()
+    assert (out / "04_feature" / "tiny" / "genre_feat.npy").exists()
+    assert (out / "08_reporting" / "tiny" / "training_curve.png").stat().st_size > 0
+    top = pd.read_parquet(out / "07_model_output" / "tiny" / "top_k.parquet")
+    assert set(top.columns) == {"user", "rank", "item", "score"}
+    assert top["user"].str.startswith("u").all() and top["item"].str.startswith("m").all()
+    assert top.groupby("user").size().eq(5).all()
+
+    client, runs = _runs(kedro_project)
+    assert len(runs) == 1
+    run = runs[0]
+    assert run.info.status == "FINISHED"
+    assert run.data.tags["dataset"] == "tiny"
+    assert len(run.data.tags["dataset_fingerprint"]) == 16
+    assert "git_commit" in run.data.tags
+    assert run.data.metrics["test_recall_at_20"] == pytest.approx(metrics["test_recall@20"])
+    assert run.data.params["training.siger.embedding_dim"] == "8"
+    history = client.get_metric_history(run.info.run_id, "epoch/valid_recall_at_20")
+    assert [m.step for m in history] == list(range(1, len(history) + 1)) and len(history) >= 2
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "reporting")}
+    assert {"reporting/metrics.json", "reporting/training_curve.png"} <= artifacts
+    assert client.list_artifacts(run.info.run_id, "model")
+
+
+def test_mmrec_split_is_honoured_and_a_failing_run_is_marked_failed(kedro_project):
+    write_mmrec(kedro_project / "data" / "01_raw" / "mini")
+    _run(kedro_project, "mini", pipeline="ingest")
+    interactions = pd.read_parquet(kedro_project / "data" / "02_intermediate" / "mini" / "interactions.parquet")
+    assert interactions["split"].value_counts().to_dict() == {0: 120, 1: 20, 2: 20}
+
+    raw = kedro_project / "data" / "01_raw" / "mini"
+    import numpy as np
+    np.save(raw / "image_feat.npy", np.zeros((3, 12), dtype=np.float32))  # wrong row count
+    with pytest.raises(Exception, match="image_feat.npy"):
+        _run(kedro_project, "mini", pipeline="features")
+    _, runs = _runs(kedro_project)
+    assert sorted(r.info.status for r in runs) == ["FAILED", "FINISHED"]
