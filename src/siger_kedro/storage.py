@@ -39,7 +39,7 @@ def save_arrays(folder: str | Path, arrays: dict[str, np.ndarray | sp.spmatrix],
             if sp.issparse(value):
                 sp.save_npz(tmp / f"{key}{suffix}", sp.csr_matrix(value))
             else:
-                np.save(tmp / f"{key}{suffix}", np.asarray(value))
+                np.save(tmp / f"{key}{suffix}", np.asarray(value), allow_pickle=False)
 
 
 def load_arrays(folder: str | Path, suffix: str) -> dict[str, np.ndarray | sp.csr_matrix]:

@@ -1,0 +1,79 @@
+"""Each stage's pipeline run with SequentialRunner on an in-memory catalog."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from kedro.io import DataCatalog, MemoryDataset
+from kedro.runner import SequentialRunner
+
+from datagen import write_atomic, write_mmrec
+from siger_kedro.data.raw import read_raw_folder
+from siger_kedro.pipelines import evaluation, features, graphs, ingest, training
+
+PARAMS = {
+    "params:ingest": {"split_seed": 7},
+    "params:features": {"modalities": {"genre": {"kind": "multi_hot", "column": "class"}}},
+    "params:graphs": {"cooccurrence_k": 3, "knn_k": 4, "beta": 0.3},
+    "params:training": {
+        "seed": 1, "device": "cpu", "epochs": 3, "batch_size": 64, "learning_rate": 0.01,
+        "patience": 5, "valid_metric": "recall@10", "modalities": None,
+        "siger": {"embedding_dim": 8},
+    },
+    "params:evaluation": {"ks": [5, 10], "batch_size": 7, "mask_valid_in_test": True, "recommend_k": 3},
+}
+
+
+class _Kept(MemoryDataset):
+    """Keeps its data after the runner's release, so that a test can inspect intermediate outputs."""
+
+    def _release(self) -> None:
+        pass
+
+
+def _run(pipeline, data: dict) -> DataCatalog:
+    catalog = DataCatalog({k: _Kept(v) for k, v in {**PARAMS, **data}.items()})
+    for name in pipeline.all_outputs():
+        catalog[name] = _Kept()
+    SequentialRunner().run(pipeline, catalog)
+    return catalog
+
+
+@pytest.fixture
+def atomic_raw(tmp_path):
+    return read_raw_folder(write_atomic(tmp_path / "tiny"), "tiny")
+
+
+def test_ingest_reindexes_and_splits(atomic_raw):
+    c = _run(ingest.create_pipeline(), {"raw_dataset": atomic_raw})
+    info, inter = c.load("int_dataset_info"), c.load("int_interactions")
+    assert info["n_users"] == 24 and info["n_items"] == 30
+    assert inter["user"].max() == 23 and set(inter["split"]) == {0, 1, 2}
+    assert len(c.load("int_items")) == 30
+
+
+def test_features_and_graphs_stages(atomic_raw):
+    c = _run(ingest.create_pipeline() + features.create_pipeline() + graphs.create_pipeline(),
+             {"raw_dataset": atomic_raw})
+    feats = c.load("feat_item_features")
+    assert list(feats) == ["genre"] and feats["genre"].shape == (30, 5)
+    n = 24 + 30
+    adj = c.load("mi_ui_adjacency")
+    assert adj.shape == (n, n) and (adj != adj.T).nnz == 0
+    cooc, knn = c.load("mi_cooccurrence_graph"), c.load("mi_modality_graphs")["genre"]
+    assert np.diff(cooc.indptr).max() <= 3 and cooc.diagonal().sum() == 0
+    assert (np.diff(knn.indptr) == 4).all()
+    eisg = c.load("mi_eisg")["genre"]
+    assert np.allclose(eisg.toarray(), 0.3 * cooc.toarray() + 0.7 * knn.toarray())
+
+
+def test_training_and_evaluation_stages_on_mmrec_data(tmp_path):
+    raw = read_raw_folder(write_mmrec(tmp_path / "mini"), "mini")
+    pipe = (ingest.create_pipeline() + features.create_pipeline() + graphs.create_pipeline()
+            + training.create_pipeline() + evaluation.create_pipeline())
+    c = _run(pipe, {"raw_dataset": raw})
+    history, metrics = c.load("mo_training_history"), c.load("rpt_metrics")
+    assert [h["epoch"] for h in history] == [1, 2, 3]
+    assert set(c.load("mo_siger_weights")) >= {"user_embedding", "item_embedding", "gates.image.0.weight"}
+    assert {"valid_recall@10", "test_ndcg@5", "test_map@10", "test_precision@5"} <= set(metrics)
+    top = c.load("mo_recommendations")
+    assert len(top) == 20 * 3 and top["rank"].tolist()[:3] == [1, 2, 3]
