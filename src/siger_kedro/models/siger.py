@@ -40,6 +40,7 @@ class SigerConfig:
 class Representations:
     """Everything one forward pass computes; a batch's losses index into it."""
 
+    item_input: dict[str, torch.Tensor]  # Ē_m, the semantic input (Eq 8)
     user_id: torch.Tensor  # Ê_id, users (Eq 2)
     item_id: torch.Tensor  # Ê_id, items
     user_sem: dict[str, torch.Tensor]  # Ẽ_u,m (Eq 11)
@@ -130,14 +131,15 @@ class Siger(nn.Module):
 
     def forward(self) -> Representations:
         user_id, item_id = self.behaviour()
-        item_sem = {m: self.propagate(m, self.semantic_input(m)) for m in self.modalities}
+        item_input = {m: self.semantic_input(m) for m in self.modalities}
+        item_sem = {m: self.propagate(m, item_input[m]) for m in self.modalities}
         user_sem = {m: self.user_item @ item_sem[m] for m in self.modalities}  # Eq 11
         if self.modalities:
             user_fused = torch.stack(list(user_sem.values())).mean(0)
             item_fused = torch.stack(list(item_sem.values())).mean(0)
         else:  # no modality: SIGER reduces to LightGCN
             user_fused, item_fused = torch.zeros_like(user_id), torch.zeros_like(item_id)
-        return Representations(user_id, item_id, user_sem, item_sem, user_fused, item_fused)
+        return Representations(item_input, user_id, item_id, user_sem, item_sem, user_fused, item_fused)
 
     @torch.no_grad()
     def embeddings(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -164,7 +166,7 @@ class Siger(nn.Module):
             return {**terms, "loss": total}
         bu, bi = torch.unique(users), torch.unique(pos)
         if c.use_mp:
-            terms["mp"] = sum(self._perturbation_loss(m, bi) for m in self.modalities)
+            terms["mp"] = sum(self._perturbation_loss(m, r.item_input[m], bi) for m in self.modalities)
             total = total + c.lambda_p * terms["mp"]
         if c.use_da:
             terms["mm"] = self._semantic_alignment(r, bu, bi)
@@ -174,9 +176,8 @@ class Siger(nn.Module):
             total = total + c.lambda_a * (terms["mm"] + terms["bm"])
         return {**terms, "loss": total}
 
-    def _perturbation_loss(self, m: str, items: torch.Tensor) -> torch.Tensor:
-        """Eq 13: InfoNCE between two independently perturbed propagations of Ē_m."""
-        x = self.semantic_input(m)
+    def _perturbation_loss(self, m: str, x: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        """Eq 13: InfoNCE between two independently perturbed propagations of Ē_m (`x`)."""
         v1, v2 = self.propagate(m, x, perturbed=True), self.propagate(m, x, perturbed=True)
         return info_nce(v1[items], v2[items], self.config.tau_p)
 
