@@ -11,6 +11,7 @@ import torch
 from kedro.io import AbstractDataset, DatasetError
 
 from .data.errors import DataFormatError
+from .data.export import export_mmrec
 from .data.raw import RawDataset, packaged_dataset_folder, read_raw_folder
 from .storage import atomic_path, load_arrays, save_arrays
 
@@ -112,3 +113,24 @@ class TorchStateDataset(AbstractDataset[dict, dict]):
 
     def _describe(self) -> dict[str, Any]:
         return {"filepath": str(self._filepath)}
+
+
+class MmrecExportDataset(AbstractDataset[dict, RawDataset]):
+    """A dataset folder in MMRec format (`<name>.inter` with x_label, `<m>_feat.npy`, id maps),
+    written atomically from {interactions, user_ids, item_ids, features} and read back with the
+    MMRec reader, so an export can be dropped into data/01_raw/ or handed to MMRec."""
+
+    def __init__(self, path: str, name: str, metadata: dict | None = None):
+        self._path, self._name, self.metadata = Path(path), name, metadata
+
+    def load(self) -> RawDataset:
+        return read_raw_folder(self._path, self._name)
+
+    def save(self, data: dict) -> None:
+        export_mmrec(self._path, self._name, **data)
+
+    def _exists(self) -> bool:
+        return (self._path / f"{self._name}.inter").is_file()
+
+    def _describe(self) -> dict[str, Any]:
+        return {"path": str(self._path), "name": self._name}

@@ -1,7 +1,8 @@
-"""Registry: one key per stage, plus `train`, the whole DAG from raw data to the report."""
+"""Registry: one key per stage, `train` (the whole DAG from raw data to the report) and
+`export_mmrec` (the prepared dataset with its features, in MMRec format)."""
 from kedro.pipeline import Pipeline
 
-from .pipelines import evaluation, features, graphs, ingest, training
+from .pipelines import evaluation, export_mmrec, features, graphs, ingest, training
 
 
 def register_pipelines() -> dict[str, Pipeline]:
@@ -13,4 +14,6 @@ def register_pipelines() -> dict[str, Pipeline]:
         "evaluation": evaluation.create_pipeline(),
     }
     train = sum(stages.values(), Pipeline([]))
-    return {**stages, "train": train, "__default__": train}
+    # Not part of `train`: exporting is an explicit request.
+    export = ingest.create_pipeline() + features.create_pipeline() + export_mmrec.create_pipeline()
+    return {**stages, "export_mmrec": export, "train": train, "__default__": train}

@@ -8,9 +8,7 @@ from ...data.raw import RawDataset
 
 
 def prepare_dataset(raw: RawDataset, params: dict) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, dict]:
+    """Interactions `[user, item, split, timestamp]`, the user and item id maps, the item table
+    in the new item order, and the dataset's counts and fingerprint."""
     interactions, user_ids, item_ids, info = prepare_interactions(raw, seed=params["split_seed"])
-    if raw.items is not None:
-        items = align_items(raw.items, item_ids)
-    else:
-        items = pd.DataFrame({"item": range(info["n_items"])})
-    return interactions, user_ids, item_ids, items, info
+    return interactions, user_ids, item_ids, align_items(raw.items, item_ids), info
