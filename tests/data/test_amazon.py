@@ -72,7 +72,7 @@ def dataset_folder(tmp_path, fmt="reviews"):
 @pytest.mark.parametrize("fmt", ["reviews", "ratings"])
 def test_read_amazon_kcore_and_mmrec_split(tmp_path, fmt):
     raw = read_amazon(dataset_folder(tmp_path, fmt), CAT)
-    assert raw.format == "atomic" and raw.name == CAT
+    assert raw.format == "amazon" and raw.name == CAT
     assert raw.interactions.columns.tolist() == ["user", "item", "timestamp"]
     assert len(raw.interactions) == 55  # 68 - 1 duplicate - 4 (ux) - 4 (noise item) - 4 (uz, pass 2)
     assert set(raw.interactions["user"]) == {"u1", "u2", "u3", "u4", "u5", "u6"}

@@ -30,7 +30,7 @@ def write_folder(tmp_path, header="user_id,item_id,timestamp"):
                                     "userID,videoID,timestamp", None])
 def test_read_microlens_column_mappings_and_kcore(tmp_path, header):
     raw = read_microlens(write_folder(tmp_path, header), k=2)
-    assert raw.format == "atomic"
+    assert raw.format == "microlens"
     inter = raw.interactions
     assert inter[["user", "item"]].values.tolist() == [["1", "10"], ["1", "11"], ["2", "10"], ["2", "11"]]
     assert inter["timestamp"].tolist() == [1_600_000_000.0, 1_600_000_000.5, 1_600_000_001.0, 1_600_000_001.5]

@@ -221,7 +221,7 @@ def image_features_for(path: Path, items_in_order: Iterable[str], dim: int = IMA
     return matrix, n_missing
 
 
-def read_amazon(folder: Path, category: str, k: int = 5) -> RawDataset:
+def read_amazon(folder: Path, category: str, k: int = 5, name: str | None = None) -> RawDataset:
     """The k-core of one Amazon category as an atomic RawDataset.
 
     `interactions` = `[user, item, timestamp]` (asins as items, unix seconds), file order kept
@@ -248,4 +248,16 @@ def read_amazon(folder: Path, category: str, k: int = 5) -> RawDataset:
         items = pd.DataFrame({"item": order}).merge(meta, on="item", how="left").fillna("")
         if len(meta) < len(order):
             logger.info("%s: %d of %d items have no meta line", paths["meta"], len(order) - len(meta), len(order))
-    return RawDataset(name=category, source=str(folder), format="atomic", interactions=interactions, items=items)
+    # Re-indexing is by first appearance, so the feature rows can be aligned here already.
+    order = pd.unique(interactions["item"])
+    features = {}
+    b_path = image_features_path(folder, category)
+    if b_path is not None:
+        features["image"], n_missing = image_features_for(b_path, order)
+        logger.info("%s: %d of %d items have no image feature and get the mean vector",
+                    b_path, n_missing, len(order))
+    elif items is not None and (folder / "images").is_dir():
+        images = {p.stem: str(p) for p in sorted((folder / "images").iterdir())}
+        items["image_path"] = [images.get(i, "") for i in items["item"]]
+    return RawDataset(name=name or category, source=str(folder), format="amazon",
+                      interactions=interactions, items=items, features=features)

@@ -135,4 +135,4 @@ def read_microlens(
     items["image_path"] = [images.get(i, "") for i in items["item"]]
     logger.info("%s: %d items, %d without title, %d without cover", folder, len(items),
                 int((items["text"] == "").sum()), int((items["image_path"] == "").sum()))
-    return RawDataset(name=name, source=str(folder), format="atomic", interactions=interactions, items=items)
+    return RawDataset(name=name, source=str(folder), format="microlens", interactions=interactions, items=items)

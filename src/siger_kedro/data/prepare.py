@@ -13,6 +13,9 @@ from .split import TEST, TRAIN, VALID, mmrec_split
 
 logger = logging.getLogger(__name__)
 
+# Formats whose ids are strings to re-index and whose split is still to be drawn.
+RAW_RELEASE_FORMATS = ("atomic", "amazon", "microlens")
+
 
 def _identity_mapping(n: int, column: str) -> pd.DataFrame:
     return pd.DataFrame({"original": np.arange(n).astype(str), column: np.arange(n, dtype=np.int64)})
@@ -48,7 +51,7 @@ def prepare_interactions(
     """
     df = raw.interactions
     n_duplicates = 0
-    if raw.format == "atomic":
+    if raw.format in RAW_RELEASE_FORMATS:
         duplicated = df.duplicated(["user", "item"], keep="first").to_numpy()
         n_duplicates = int(duplicated.sum())
         df = df[~duplicated]
@@ -69,7 +72,7 @@ def prepare_interactions(
         user_ids = _mmrec_mapping(raw.user_ids, n_users, "user")
         item_ids = _mmrec_mapping(raw.item_ids, n_items, "item")
     else:
-        raise DataFormatError(f"{raw.source}: unknown format {raw.format!r}; expected 'mmrec' or 'atomic'")
+        raise DataFormatError(f"{raw.source}: unknown format {raw.format!r}; expected 'mmrec' or one of {RAW_RELEASE_FORMATS}")
 
     out = pd.DataFrame({
         "user": users, "item": items, "split": split,

@@ -30,7 +30,7 @@ class RawDataset:
 
     name: str
     source: str
-    format: str  # "mmrec" | "atomic"
+    format: str  # "mmrec" | "atomic" | "amazon" | "microlens"
     interactions: pd.DataFrame
     items: pd.DataFrame | None = None
     features: dict[str, np.ndarray] = field(default_factory=dict)
@@ -46,16 +46,38 @@ def _header(path: Path) -> list[str]:
     return line.split("\t")
 
 
-def read_raw_folder(folder: Path, name: str) -> RawDataset:
+def _raw_release(folder: Path, name: str, kcore: int) -> RawDataset | None:
+    """An Amazon 2014 category (`reviews_<Cat>_5.json.gz` or `ratings_<Cat>.csv`) or MicroLens
+    (`*pairs*.csv`) folder, k-core filtered; None when the folder holds neither."""
+    from .amazon import read_amazon  # these readers build RawDataset: import them late
+    from .microlens import read_microlens
+
+    for pattern, prefix, suffix in (("reviews_*_5.json.gz", "reviews_", "_5.json.gz"),
+                                    ("ratings_*.csv", "ratings_", ".csv")):
+        found = sorted(folder.glob(pattern))
+        if found:
+            category = found[0].name[len(prefix):-len(suffix)]
+            return read_amazon(folder, category, k=kcore, name=name)
+    if any(folder.glob("*pairs*.csv")):
+        return read_microlens(folder, k=kcore, name=name)
+    return None
+
+
+def read_raw_folder(folder: Path, name: str, kcore: int = 5) -> RawDataset:
     """Read `<folder>/<name>.inter` (+ `.item`, `*_feat.npy`, id mappings), detecting the
     format from the header: typed fields (`user_id:token`) = RecBole atomic, plain names
-    (`userID itemID ... x_label`) = MMRec."""
+    (`userID itemID ... x_label`) = MMRec. Without a `.inter` file, a raw Amazon 2014 or
+    MicroLens release is read and filtered to its `kcore`-core."""
     folder = Path(folder)
     expected = (f"{name}.inter (MMRec: plus <modality>_feat.npy; "
-                f"RecBole atomic: plus an optional {name}.item)")
+                f"RecBole atomic: plus an optional {name}.item), or an Amazon 2014 category "
+                "(reviews_<Cat>_5.json.gz or ratings_<Cat>.csv, meta_<Cat>.json.gz) or MicroLens "
+                "(*pairs.csv, titles, covers/)")
     if not folder.is_dir():
         raise DataFormatError(f"{folder}: dataset folder not found; expected a folder holding {expected}")
     inter = folder / f"{name}.inter"
+    if not inter.is_file() and (raw := _raw_release(folder, name, kcore)) is not None:
+        return raw
     if not inter.is_file():
         present = ", ".join(sorted(p.name for p in folder.iterdir())) or "nothing"
         raise DataFormatError(f"{inter}: file not found; expected {expected} in {folder} (found {present})")

@@ -1,4 +1,4 @@
-"""Item features per modality: the dataset's own `<m>_feat.npy`, else computed from item columns."""
+"""Item features per modality: the dataset's own arrays, else computed from item columns."""
 from __future__ import annotations
 
 import logging
@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ...data.raw import RawDataset
+from ...features.image import encode_images
 from ...features.multi_hot import multi_hot
 from ...features.text import encode_texts, item_texts
 from ...features.validate import validate_features
@@ -23,14 +24,22 @@ def _compute(name: str, spec: dict, items: pd.DataFrame) -> np.ndarray:
         values, vocabulary = multi_hot(items, spec["column"])
         logger.info("modality %s: %d categories", name, len(vocabulary))
         return values
-    raise ValueError(f"features.modalities.{name}.kind is {kind!r}; expected 'sentence' or 'multi_hot'")
+    if kind == "image":
+        paths = [p or None for p in items[spec["column"]].fillna("").astype(str)]
+        values, report = encode_images(paths, model=spec.get("model", "default"),
+                                       batch_size=spec.get("batch_size", 32), weights=spec.get("weights"))
+        logger.info("modality %s: %d images encoded; %d missing and %d unreadable get the mean vector",
+                    name, report.n_encoded, report.n_missing, report.n_corrupt)
+        return values
+    raise ValueError(f"features.modalities: {name}.kind is {kind!r}; expected sentence, multi_hot or image")
 
 
 def extract_features(raw: RawDataset, items: pd.DataFrame, info: dict, params: dict) -> dict[str, np.ndarray]:
     features = dict(raw.features)
-    for name, spec in (params.get("modalities") or {}).items():
+    specs = (params.get("modalities") or {}).get(raw.format) or {}
+    for name, spec in specs.items():
         if name in features:
-            logger.info("modality %s: using the dataset's own %s_feat.npy", name, name)
+            logger.info("modality %s: using the dataset's own features", name)
         elif raw.items is None:
             logger.info("modality %s: skipped, the dataset has no item table to compute it from", name)
         else:
