@@ -102,8 +102,9 @@ def test_torchvision_penultimate_features(monkeypatch, images, tmp_path):
     def get_model(name, weights=None):
         assert weights is None  # never ask torchvision for pretrained weights
         torch.manual_seed(0)
-        return torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, stride=8), torch.nn.AdaptiveAvgPool2d(1),
-                                   torch.nn.Flatten(), torch.nn.Linear(4, 10))
+        return torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, stride=8),
+                                   torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
+                                   torch.nn.Linear(4, 10))
 
     fake = types.SimpleNamespace(models=types.SimpleNamespace(get_model=get_model))
     monkeypatch.setitem(sys.modules, "torchvision", fake)

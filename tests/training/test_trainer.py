@@ -62,3 +62,16 @@ def test_nan_loss_stops_with_a_clear_error():
 def test_auto_device_is_cpu_without_cuda():
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert resolve_device("auto").type == expected
+
+
+def test_same_seed_gives_identical_training_on_the_cpu():
+    from siger_kedro.training.trainer import seed_everything
+
+    histories = []
+    for _ in range(2):
+        model, users, items, sampler, validate = _setup(seed=3)
+        seed_everything(11)
+        result = fit(model, users, items, sampler, validate,
+                     TrainConfig(epochs=3, batch_size=32, valid_metric="recall@5", show_progress=False))
+        histories.append([{k: v for k, v in h.items() if k != "epoch_seconds"} for h in result.history])
+    assert histories[0] == histories[1]

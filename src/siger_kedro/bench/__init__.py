@@ -1,0 +1,1 @@
+"""Benchmarks: run as scripts (`python -m siger_kedro.bench.<name>`), never from the tests."""
