@@ -11,6 +11,7 @@ import torch
 from kedro.io import AbstractDataset, DatasetError
 
 from .data.errors import DataFormatError
+from .cache import folder_fingerprint, stable_hash
 from .data.export import export_mmrec
 from .data.raw import RawDataset, packaged_dataset_folder, read_raw_folder
 from .storage import atomic_path, load_arrays, save_arrays
@@ -40,6 +41,10 @@ class RawRecsysDataset(AbstractDataset[None, RawDataset]):
 
     def load(self) -> RawDataset:
         return read_raw_folder(self._folder(), self._name, kcore=self._kcore)
+
+    def fingerprint(self) -> str:
+        """What the stage cache keys raw data on: the files' names, sizes and times."""
+        return stable_hash([self._name, self._kcore, folder_fingerprint(self._folder())])
 
     def save(self, data: RawDataset) -> None:
         raise DatasetError("raw datasets are read-only")

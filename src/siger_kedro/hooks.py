@@ -14,6 +14,9 @@ from typing import Any
 
 import mlflow
 from kedro.framework.hooks import hook_impl
+from kedro.framework.project import pipelines
+
+from .cache import KeyStore, node_keys, output_path
 
 DATASET_INFO = "int_dataset_info"
 FINAL_METRICS = "rpt_metrics"
@@ -30,6 +33,11 @@ def git_commit(path: str | Path) -> str:
         return sha + ("-dirty" if run("status", "--porcelain", "--untracked-files=no") else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+
+
+def cache_store(project_path: str | Path) -> KeyStore:
+    """The stage cache's key store: which node key wrote each output file."""
+    return KeyStore(Path(project_path) / "data" / ".cache_keys.json")
 
 
 def mlflow_metrics(metrics: dict[str, float]) -> dict[str, float]:
@@ -50,19 +58,29 @@ class RunTrackingHooks:
     def __init__(self) -> None:
         self._handler = _EpochMetricsHandler(level=logging.INFO)
         self._project_path: str | None = None
+        self._keys: dict[str, str] = {}
+        self._catalog = None
 
     @hook_impl
     def after_context_created(self, context) -> None:
         self._project_path = str(context.project_path)
 
     @hook_impl
-    def before_pipeline_run(self, run_params: dict[str, Any]) -> None:
+    def before_pipeline_run(self, run_params: dict[str, Any], pipeline, catalog) -> None:
         logger = logging.getLogger(PACKAGE_LOGGER)
         if logger.getEffectiveLevel() > logging.INFO:
             logger.setLevel(logging.INFO)
         logger.addHandler(self._handler)
+        # Keys over the whole registered pipeline: a node's key depends on its upstream nodes
+        # even when only part of the pipeline runs.
+        names = run_params.get("pipeline_names") or ["__default__"]
+        full = sum((pipelines[n] for n in names), pipeline)
+        self._keys, self._catalog = node_keys(full.nodes, catalog), catalog
         if mlflow.active_run() is not None:
             mlflow.set_tag("git_commit", git_commit(self._project_path or run_params["project_path"]))
+            ran = {n.name for n in pipeline.nodes}
+            mlflow.set_tags({f"cache_key.{name}": key[:16] for name, key in self._keys.items()})
+            mlflow.set_tag("cache_hits", ",".join(sorted(set(self._keys) - ran)) or "none")
 
     @hook_impl
     def after_dataset_loaded(self, dataset_name: str, data: Any) -> None:
@@ -70,7 +88,11 @@ class RunTrackingHooks:
             self._tag_dataset(data)
 
     @hook_impl
-    def after_node_run(self, outputs: dict[str, Any]) -> None:
+    def after_node_run(self, node, outputs: dict[str, Any]) -> None:
+        key = self._keys.get(node.name)
+        paths = [output_path(self._catalog[o]) for o in node.outputs] if key else []
+        if paths and all(p is not None for p in paths):
+            cache_store(self._project_path).record(paths, key)
         if DATASET_INFO in outputs:
             self._tag_dataset(outputs[DATASET_INFO])
         if FINAL_METRICS in outputs and mlflow.active_run() is not None:

@@ -17,18 +17,18 @@ def build_interaction_graphs(interactions: pd.DataFrame, info: dict) -> tuple[sp
     return ui_adjacency(r), normalize_bipartite(r)
 
 
-def build_cooccurrence_graph(interactions: pd.DataFrame, info: dict, params: dict) -> sp.csr_matrix:
+# Each node takes only the parameters it uses, so that changing one rebuilds only its graph.
+def build_cooccurrence_graph(interactions: pd.DataFrame, info: dict, k: int) -> sp.csr_matrix:
     train = interactions[interactions["split"] == TRAIN]
     c = cooccurrence_graph(
-        train["user"].to_numpy(), train["item"].to_numpy(), info["n_users"], info["n_items"],
-        k=params["cooccurrence_k"],
+        train["user"].to_numpy(), train["item"].to_numpy(), info["n_users"], info["n_items"], k=k
     )
     return normalize_square(c)
 
 
-def build_modality_graphs(features: dict[str, np.ndarray], params: dict) -> dict[str, sp.csr_matrix]:
-    return {m: normalize_square(knn_graph(x, k=params["knn_k"])) for m, x in features.items()}
+def build_modality_graphs(features: dict[str, np.ndarray], k: int) -> dict[str, sp.csr_matrix]:
+    return {m: normalize_square(knn_graph(x, k=k)) for m, x in features.items()}
 
 
-def build_eisg(cooccurrence: sp.csr_matrix, modality_graphs: dict[str, sp.csr_matrix], params: dict) -> dict[str, sp.csr_matrix]:
-    return {m: mix_graphs(cooccurrence, h, params["beta"]) for m, h in modality_graphs.items()}
+def build_eisg(cooccurrence: sp.csr_matrix, modality_graphs: dict[str, sp.csr_matrix], beta: float) -> dict[str, sp.csr_matrix]:
+    return {m: mix_graphs(cooccurrence, h, beta) for m, h in modality_graphs.items()}

@@ -14,19 +14,19 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 build_cooccurrence_graph,
-                inputs=["int_interactions", "int_dataset_info", "params:graphs"],
+                inputs=["int_interactions", "int_dataset_info", "params:graphs.cooccurrence_k"],
                 outputs="mi_cooccurrence_graph",
                 name="build_cooccurrence_graph",
             ),
             Node(
                 build_modality_graphs,
-                inputs=["feat_item_features", "params:graphs"],
+                inputs=["feat_item_features", "params:graphs.knn_k"],
                 outputs="mi_modality_graphs",
                 name="build_modality_graphs",
             ),
             Node(
                 build_eisg,
-                inputs=["mi_cooccurrence_graph", "mi_modality_graphs", "params:graphs"],
+                inputs=["mi_cooccurrence_graph", "mi_modality_graphs", "params:graphs.beta"],
                 outputs="mi_eisg",
                 name="build_eisg",
             ),

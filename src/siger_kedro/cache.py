@@ -1,0 +1,159 @@
+"""Stage caching by fingerprint: a node is skipped when the files it wrote were computed from
+the same inputs, parameters and code as now.
+
+A node's key hashes its name, the source of every project module its function depends on
+(followed through imports), the values of its parameters and the keys of its input datasets:
+the producing node's key for intermediate data, the raw dataset's own fingerprint (file names,
+sizes and modification times) for raw data. Keys therefore change downstream of any change,
+and never depend on bytes another machine would compute. The key that produced each output
+file is recorded in one JSON store; a node is fresh when all its outputs exist with its
+current key. Works on Kedro pipelines and catalogs by duck typing: this module does not import
+Kedro.
+"""
+from __future__ import annotations
+
+import ast
+import hashlib
+import importlib.util
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable
+
+PACKAGE = __name__.split(".")[0]
+
+
+def stable_hash(value: Any) -> str:
+    """sha256 of a JSON rendering with sorted keys (parameters are JSON-like)."""
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _find(name: str):
+    """The module spec of `name`, or None when it is not a module (e.g. a class imported by name)."""
+    try:
+        return importlib.util.find_spec(name)
+    except (ImportError, AttributeError, ValueError):
+        return None
+
+
+def _project_imports(module: str, source: str) -> set[str]:
+    """The project modules that `module`'s source imports (absolute or relative)."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = module.rsplit(".", node.level)[0]
+                base = f"{parent}.{base}" if base else parent
+            names = [base] + [f"{base}.{a.name}" for a in node.names]
+        else:
+            continue
+        found.update(n for n in names if n.split(".")[0] == PACKAGE and _find(n))
+    return found
+
+
+@lru_cache(maxsize=None)
+def code_version(module: str) -> str:
+    """Hash of the source of `module` and of every project module it reaches through imports."""
+    seen, todo, digest = set(), [module], hashlib.sha256()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        spec = _find(name)
+        if spec is None or spec.origin is None or not spec.origin.endswith(".py"):
+            continue
+        source = Path(spec.origin).read_text()
+        todo.extend(_project_imports(name, source))
+    for name in sorted(seen):
+        spec = _find(name)
+        if spec and spec.origin and spec.origin.endswith(".py"):
+            digest.update(name.encode() + Path(spec.origin).read_bytes())
+    return digest.hexdigest()
+
+
+def folder_fingerprint(folder: str | Path) -> str:
+    """Names, sizes and modification times of the files under `folder` (not their bytes:
+    hashing gigabytes of raw data on every run would cost more than it saves)."""
+    folder = Path(folder)
+    entries = sorted((str(p.relative_to(folder)), p.stat().st_size, p.stat().st_mtime_ns)
+                     for p in folder.rglob("*") if p.is_file())
+    return stable_hash(entries)
+
+
+def output_path(dataset: Any) -> Path | None:
+    """Where a persisted dataset lives (a file or a folder); None for memory datasets."""
+    for attribute in ("_filepath", "_path"):
+        value = getattr(dataset, attribute, None)
+        if value:
+            return Path(str(value))
+    return None
+
+
+def _input_fingerprint(dataset: Any) -> str:
+    if hasattr(dataset, "fingerprint"):
+        return dataset.fingerprint()
+    path = output_path(dataset)
+    if path is not None and path.exists():
+        return folder_fingerprint(path) if path.is_dir() else stable_hash([path.stat().st_size, path.stat().st_mtime_ns])
+    return stable_hash(str(dataset))
+
+
+def node_keys(nodes: Iterable[Any], catalog: Any) -> dict[str, str]:
+    """Key of every node, in topological order (`nodes` as Kedro's Pipeline.nodes gives them)."""
+    produced: dict[str, str] = {}
+    keys: dict[str, str] = {}
+    for node in nodes:
+        inputs = {}
+        for name in node.inputs:
+            if name in produced:
+                inputs[name] = produced[name]
+            elif name.startswith("params:") or name == "parameters":
+                inputs[name] = stable_hash(catalog.load(name))
+            else:
+                inputs[name] = _input_fingerprint(catalog[name])
+        key = stable_hash([node.name, code_version(node.func.__module__), inputs])
+        keys[node.name] = key
+        for out in node.outputs:
+            produced[out] = stable_hash([key, out])
+    return keys
+
+
+class KeyStore:
+    """Output path -> key of the node run that wrote it, kept in one JSON file."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    def _read(self) -> dict[str, str]:
+        try:
+            return json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return {}  # a missing or damaged store only costs a recomputation
+
+    def record(self, paths: Iterable[Path], key: str) -> None:
+        store = self._read()
+        store.update({str(p): key for p in paths})
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(store, indent=1, sort_keys=True))
+        os.replace(tmp, self.path)
+
+    def fresh(self, paths: list[Path | None], key: str) -> bool:
+        if not paths or any(p is None for p in paths):
+            return False  # an unpersisted output cannot be reused
+        store = self._read()
+        return all(p.exists() and store.get(str(p)) == key for p in paths)
+
+
+def stale_nodes(nodes: list[Any], catalog: Any, store: KeyStore) -> tuple[list[str], dict[str, str]]:
+    """Names of the nodes whose outputs are missing or were computed with another key, and
+    every node's key."""
+    keys = node_keys(nodes, catalog)
+    stale = [n.name for n in nodes
+             if not store.fresh([output_path(catalog[o]) for o in n.outputs], keys[n.name])]
+    return stale, keys
