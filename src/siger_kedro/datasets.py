@@ -15,6 +15,7 @@ from .cache import folder_fingerprint, stable_hash
 from .data.export import export_mmrec
 from .data.raw import RawDataset, packaged_dataset_folder, read_raw_folder
 from .storage import atomic_path, load_arrays, save_arrays
+from .training.checkpoint import Checkpointer
 
 
 class RawRecsysDataset(AbstractDataset[None, RawDataset]):
@@ -139,3 +140,26 @@ class MmrecExportDataset(AbstractDataset[dict, RawDataset]):
 
     def _describe(self) -> dict[str, Any]:
         return {"path": str(self._path), "name": self._name}
+
+
+class CheckpointDataset(AbstractDataset[None, Checkpointer]):
+    """Hands the training node a `Checkpointer` for `filepath`: the node saves an epoch
+    checkpoint through it and resumes from it after an interruption."""
+
+    def __init__(self, filepath: str, metadata: dict | None = None):
+        self._location, self.metadata = Path(filepath), metadata  # not `_filepath`: no output
+
+    def load(self) -> Checkpointer:
+        return Checkpointer(self._location)
+
+    def save(self, data: None) -> None:
+        raise DatasetError("checkpoints are written by the training node through the Checkpointer")
+
+    def fingerprint(self) -> str:
+        return "checkpoint"  # where checkpoints go does not change what training computes
+
+    def _exists(self) -> bool:
+        return True
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": str(self._location)}

@@ -46,12 +46,16 @@ def mlflow_metrics(metrics: dict[str, float]) -> dict[str, float]:
 
 
 class _EpochMetricsHandler(logging.Handler):
-    """Forwards log records that carry `metrics` (and `step`) to the active MLflow run."""
+    """Forwards log records that carry `metrics` (and `step`) or `tags` to the active MLflow run."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        metrics = getattr(record, "metrics", None)
-        if metrics and mlflow.active_run() is not None:
+        if mlflow.active_run() is None:
+            return
+        metrics, tags = getattr(record, "metrics", None), getattr(record, "tags", None)
+        if metrics:
             mlflow.log_metrics(mlflow_metrics(metrics), step=getattr(record, "step", None))
+        if tags:
+            mlflow.set_tags(tags)
 
 
 class RunTrackingHooks:

@@ -9,6 +9,7 @@ from kedro.runner import SequentialRunner
 from datagen import write_atomic, write_mmrec
 from siger_kedro.data.raw import read_raw_folder
 from siger_kedro.pipelines import evaluation, features, graphs, ingest, training
+from siger_kedro.training.checkpoint import Checkpointer
 
 PARAMS = {
     "params:ingest": {"split_seed": 7},
@@ -70,7 +71,8 @@ def test_training_and_evaluation_stages_on_mmrec_data(tmp_path):
     raw = read_raw_folder(write_mmrec(tmp_path / "mini"), "mini")
     pipe = (ingest.create_pipeline() + features.create_pipeline() + graphs.create_pipeline()
             + training.create_pipeline() + evaluation.create_pipeline())
-    c = _run(pipe, {"raw_dataset": raw})
+    c = _run(pipe, {"raw_dataset": raw, "mo_training_checkpoint": Checkpointer(tmp_path / "ckpt.pt")})
+    assert not (tmp_path / "ckpt.pt").exists()  # removed once training has finished
     history, metrics = c.load("mo_training_history"), c.load("rpt_metrics")
     assert [h["epoch"] for h in history] == [1, 2, 3]
     assert set(c.load("mo_siger_weights")) >= {"user_embedding", "item_embedding", "gates.image.0.weight"}

@@ -73,3 +73,32 @@ def test_mmrec_split_is_honoured_and_a_failing_run_is_marked_failed(kedro_projec
         _run(kedro_project, "mini", pipeline="features")
     _, runs = _runs(kedro_project)
     assert sorted(r.info.status for r in runs) == ["FAILED", "FINISHED"]
+
+
+def test_interrupted_training_resumes_and_mlflow_records_it(kedro_project, monkeypatch):
+    from siger_kedro.metrics import Evaluator
+
+    write_atomic(kedro_project / "data" / "01_raw" / "tiny")
+    original, calls = Evaluator.evaluate, {"n": 0}
+
+    def dies_in_epoch_3(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("killed")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Evaluator, "evaluate", dies_in_epoch_3)
+    with pytest.raises(Exception, match="killed"):
+        _run(kedro_project, "tiny", pipeline="train")
+    checkpoint = kedro_project / "data" / "06_models" / "tiny" / "checkpoint.pt"
+    assert checkpoint.exists()
+
+    monkeypatch.setattr(Evaluator, "evaluate", original)
+    _run(kedro_project, "tiny", pipeline="train")
+    assert not checkpoint.exists()
+    history = json.loads((kedro_project / "data" / "06_models" / "tiny" / "training_history.json").read_text())
+    assert [h["epoch"] for h in history] == [1, 2, 3, 4]
+    client, runs = _runs(kedro_project)
+    statuses = {r.info.status: r for r in runs}
+    assert set(statuses) == {"FAILED", "FINISHED"}
+    assert statuses["FINISHED"].data.tags["resumed_from_epoch"] == "2"

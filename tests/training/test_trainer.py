@@ -75,3 +75,72 @@ def test_same_seed_gives_identical_training_on_the_cpu():
                      TrainConfig(epochs=3, batch_size=32, valid_metric="recall@5", show_progress=False))
         histories.append([{k: v for k, v in h.items() if k != "epoch_seconds"} for h in result.history])
     assert histories[0] == histories[1]
+
+
+def test_interrupted_run_resumes_to_the_same_result(tmp_path):
+    from siger_kedro.training.checkpoint import Checkpointer
+    from siger_kedro.training.trainer import seed_everything
+
+    config = TrainConfig(epochs=5, batch_size=32, valid_metric="recall@5", show_progress=False)
+
+    def history(result):
+        return [{k: v for k, v in h.items() if k != "epoch_seconds"} for h in result.history]
+
+    model, users, items, sampler, validate = _setup(seed=5)
+    seed_everything(3)
+    reference = fit(model, users, items, sampler, validate, config)
+
+    model, users, items, sampler, validate = _setup(seed=5)
+    seed_everything(3)
+    calls = {"n": 0}
+
+    def interrupted(m):  # Ctrl-C while validating epoch 3, after epoch 2 was checkpointed
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return validate(m)
+
+    ckpt = Checkpointer(tmp_path / "ckpt.pt", run_key="same data and settings")
+    with pytest.raises(KeyboardInterrupt):
+        fit(model, users, items, sampler, interrupted, config, checkpoint=ckpt)
+    assert ckpt.load()["epoch"] == 2
+
+    # a new process: fresh model and seeds, the checkpoint restores weights, optimizer and RNGs
+    model, users, items, sampler, validate = _setup(seed=5)
+    seed_everything(1234)
+    resumed = fit(model, users, items, sampler, validate, config, checkpoint=ckpt)
+    assert history(resumed) == history(reference)
+    assert all(torch.equal(resumed.best_state[k], reference.best_state[k]) for k in reference.best_state)
+    assert not (tmp_path / "ckpt.pt").exists()
+
+
+def test_checkpoint_of_other_settings_is_not_resumed(tmp_path):
+    from siger_kedro.training.checkpoint import Checkpointer
+
+    model, users, items, sampler, validate = _setup()
+    config = TrainConfig(epochs=2, batch_size=32, valid_metric="recall@5", show_progress=False)
+    Checkpointer(tmp_path / "c.pt", "a").save({"epoch": 1})
+    assert Checkpointer(tmp_path / "c.pt", "b").load() is None
+    result = fit(model, users, items, sampler, validate, config, checkpoint=Checkpointer(tmp_path / "c.pt", "b"))
+    assert [h["epoch"] for h in result.history] == [1, 2]
+
+
+def test_nan_loss_keeps_the_last_good_checkpoint(tmp_path):
+    from siger_kedro.training.checkpoint import Checkpointer
+
+    model, users, items, sampler, validate = _setup()
+    ckpt = Checkpointer(tmp_path / "c.pt", "k")
+    config = TrainConfig(epochs=4, batch_size=32, valid_metric="recall@5", show_progress=False)
+
+    def poison_after_two(m):
+        metrics = validate(m)
+        if len(calls) == 1:
+            with torch.no_grad():
+                m.user_embedding.fill_(float("nan"))
+        calls.append(1)
+        return metrics
+
+    calls = []
+    with pytest.raises(TrainingDiverged, match="checkpoint of epoch 2 is kept"):
+        fit(model, users, items, sampler, poison_after_two, config, checkpoint=ckpt)
+    assert ckpt.load()["epoch"] == 2

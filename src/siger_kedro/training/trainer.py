@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from .checkpoint import Checkpointer, rng_state, set_rng_state
 from .sampler import NegativeSampler
 
 logger = logging.getLogger(__name__)
@@ -63,14 +64,26 @@ def fit(
     sampler: NegativeSampler,
     validate: Callable[[torch.nn.Module], dict[str, float]],
     config: TrainConfig,
+    checkpoint: Checkpointer | None = None,
 ) -> FitResult:
     """Train with Adam on (user, positive, sampled negative) batches; validate every epoch
-    with `validate(model)` and keep the weights of the best `config.valid_metric`."""
+    with `validate(model)` and keep the weights of the best `config.valid_metric`. With a
+    `checkpoint`, every epoch is saved and an interrupted run resumes after its last one."""
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     n = train_users.numel()
     best = FitResult(best_state={}, best_epoch=-1, best_valid={})
-    best_score, stale = -float("inf"), 0
-    bar = tqdm(range(1, config.epochs + 1), desc="epochs", unit="epoch", disable=not config.show_progress)
+    best_score, stale, first = -float("inf"), 0, 1
+    saved = checkpoint.load() if checkpoint else None
+    if saved is not None:
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        best, best_score, stale = FitResult(**saved["result"]), saved["best_score"], saved["stale"]
+        set_rng_state(saved["rng"])
+        first = saved["epoch"] + 1
+        logger.info("resuming training after epoch %d from %s", saved["epoch"], checkpoint.path,
+                    extra={"tags": {"resumed_from_epoch": str(saved["epoch"])}})
+    bar = tqdm(range(first, config.epochs + 1), desc="epochs", unit="epoch", initial=first - 1,
+               total=config.epochs, disable=not config.show_progress)
     for epoch in bar:
         model.train()
         start = time.perf_counter()
@@ -88,10 +101,10 @@ def fit(
         losses = {f"train_{k}": float(v) / n_batches for k, v in sums.items()}
         train_seconds = time.perf_counter() - start
         if not np.isfinite(losses["train_loss"]):
+            kept = f"; the checkpoint of epoch {epoch - 1} is kept" if checkpoint else ""
             raise TrainingDiverged(
-                f"training loss became {losses['train_loss']} at epoch {epoch}; "
-                f"best weights so far are from epoch {best.best_epoch}. Lower the learning rate "
-                "or the loss weights."
+                f"training loss became {losses['train_loss']} at epoch {epoch}; best weights so "
+                f"far are from epoch {best.best_epoch}{kept}. Lower the learning rate or the loss weights."
             )
         model.eval()
         valid = validate(model)
@@ -105,6 +118,9 @@ def fit(
             best.best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
         else:
             stale += 1
+        if checkpoint:
+            checkpoint.save({"epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                             "result": vars(best), "best_score": best_score, "stale": stale, "rng": rng_state()})
         metrics = {f"epoch/{k}": v for k, v in record.items() if k != "epoch"}
         logger.info(
             "epoch %d  loss %.4f  valid %s %.4f  (%.2fs)",
@@ -116,4 +132,6 @@ def fit(
             logger.info("early stop at epoch %d: best %s %.4f at epoch %d",
                         epoch, config.valid_metric, best_score, best.best_epoch)
             break
+    if checkpoint:
+        checkpoint.clear()  # finished: a later run must not resume this one
     return best

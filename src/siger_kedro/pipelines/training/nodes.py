@@ -1,6 +1,8 @@
 """Train SIGER with early stopping on validation; the best weights are the output."""
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -10,7 +12,16 @@ from ...metrics import Evaluator
 from ...models.siger import Siger, SigerConfig
 from ...training.inputs import TRAIN, VALID, build_siger, select_modalities, split_matrix
 from ...training.sampler import NegativeSampler
+from ...cache import stable_hash
+from ...training.checkpoint import Checkpointer
 from ...training.trainer import TrainConfig, fit, resolve_device, seed_everything
+
+
+def _run_key(info, features, ui_adjacency, eisg, params, evaluation) -> str:
+    """Identifies what a checkpoint was trained on, so that only the same run resumes it."""
+    arrays = [features[m] for m in sorted(features)] + [ui_adjacency.data] + [eisg[m].data for m in sorted(eisg)]
+    digest = stable_hash([hashlib.sha256(a.tobytes()).hexdigest() for a in arrays])
+    return stable_hash([info["fingerprint"], digest, params, evaluation])
 
 
 def model_from_params(
@@ -38,6 +49,7 @@ def train_siger(
     eisg: dict[str, sp.csr_matrix],
     params: dict,
     evaluation: dict,
+    checkpoint: Checkpointer | None = None,
 ) -> tuple[dict[str, torch.Tensor], list[dict]]:
     device = resolve_device(params["device"])
     seed_everything(params["seed"])
@@ -59,5 +71,7 @@ def train_siger(
             learning_rate=params["learning_rate"], patience=params["patience"],
             valid_metric=params["valid_metric"],
         ),
+        checkpoint=checkpoint.for_run(_run_key(info, features, ui_adjacency, eisg, params, evaluation))
+        if checkpoint else None,
     )
     return result.best_state, result.history

@@ -11,7 +11,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs=[
                     "int_interactions", "int_dataset_info", "feat_item_features",
                     "mi_ui_adjacency", "mi_user_item", "mi_eisg",
-                    "params:training", "params:evaluation",
+                    "params:training", "params:evaluation", "mo_training_checkpoint",
                 ],
                 outputs=["mo_siger_weights", "mo_training_history"],
                 name="train_siger",
