@@ -8,7 +8,9 @@ final metrics.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import subprocess
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +47,31 @@ def mlflow_metrics(metrics: dict[str, float]) -> dict[str, float]:
     return {k.replace("@", "_at_"): float(v) for k, v in metrics.items()}
 
 
+class TrackingStoreError(RuntimeError):
+    """The MLflow tracking store cannot be used."""
+
+
+def check_tracking_store(uri: str, timeout: float = 5.0) -> None:
+    """Fail fast, before any node runs, when the MLflow store is locked or unreachable, instead
+    of deep inside MLflow (a locked SQLite file, an HTTP server that retries for minutes)."""
+    advice = ("Wait for the other run, point server.mlflow_tracking_uri in conf/local/mlflow.yml "
+              "at another store, or list the pipeline under tracking.disable_tracking.pipelines.")
+    if uri.startswith("sqlite:///"):
+        path = Path(uri[len("sqlite:///"):])
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with sqlite3.connect(path, timeout=timeout) as db:
+                db.execute("BEGIN IMMEDIATE")  # takes the write lock MLflow will need
+                db.rollback()
+        except (OSError, sqlite3.Error) as exc:
+            raise TrackingStoreError(f"MLflow store {uri} cannot be written ({exc}). {advice}") from exc
+    elif uri.startswith(("http://", "https://")):
+        try:
+            urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout)
+        except OSError as exc:
+            raise TrackingStoreError(f"MLflow server {uri} is unreachable ({exc}). {advice}") from exc
+
+
 class _EpochMetricsHandler(logging.Handler):
     """Forwards log records that carry `metrics` (and `step`) or `tags` to the active MLflow run."""
 
@@ -65,9 +92,13 @@ class RunTrackingHooks:
         self._keys: dict[str, str] = {}
         self._catalog = None
 
-    @hook_impl
+    @hook_impl(tryfirst=True)  # before kedro-mlflow opens the store
     def after_context_created(self, context) -> None:
         self._project_path = str(context.project_path)
+        context.config_loader.config_patterns.setdefault("mlflow", ["mlflow*", "mlflow*/**", "**/mlflow*"])
+        uri = (context.config_loader["mlflow"].get("server") or {}).get("mlflow_tracking_uri")
+        if uri:
+            check_tracking_store(uri)
 
     @hook_impl
     def before_pipeline_run(self, run_params: dict[str, Any], pipeline, catalog) -> None:

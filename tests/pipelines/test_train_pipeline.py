@@ -102,3 +102,24 @@ def test_interrupted_training_resumes_and_mlflow_records_it(kedro_project, monke
     statuses = {r.info.status: r for r in runs}
     assert set(statuses) == {"FAILED", "FINISHED"}
     assert statuses["FINISHED"].data.tags["resumed_from_epoch"] == "2"
+
+
+def test_locked_mlflow_store_fails_fast_with_advice_and_writes_nothing(kedro_project):
+    import sqlite3
+
+    from siger_kedro.hooks import TrackingStoreError, check_tracking_store
+
+    write_atomic(kedro_project / "data" / "01_raw" / "tiny")
+    lock = sqlite3.connect(kedro_project / "mlflow.db")
+    lock.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(TrackingStoreError, match=r"mlflow\.db cannot be written \(database is locked\)"):
+            check_tracking_store(f"sqlite:///{kedro_project / 'mlflow.db'}", timeout=0.1)
+        with pytest.raises(Exception, match="disable_tracking"):
+            _run(kedro_project, "tiny", pipeline="ingest")
+    finally:
+        lock.rollback()
+        lock.close()
+    assert not (kedro_project / "data" / "02_intermediate").exists()  # no node ran
+    with pytest.raises(TrackingStoreError, match="unreachable"):
+        check_tracking_store("http://127.0.0.1:9", timeout=1)
