@@ -36,8 +36,8 @@ class RawRecsysDataset(AbstractDataset[None, RawDataset]):
             return packaged
         raise DataFormatError(
             f"{local}: no such folder. Put the dataset there (MMRec: {self._name}.inter and "
-            f"<modality>_feat.npy; RecBole atomic: {self._name}.inter and {self._name}.item), "
-            "or select the packaged 'ml-100k'."
+            f"<modality>_feat.npy; RecBole atomic: {self._name}.inter and {self._name}.item; "
+            "a raw Amazon 2014 category or MicroLens release), or select the packaged 'ml-100k'."
         )
 
     def load(self) -> RawDataset:
