@@ -43,3 +43,29 @@ def test_array_folder_dataset_uses_mmrec_feature_names(tmp_path):
     assert not ds.exists()
     ds.save({"text": np.ones((2, 3), dtype=np.float32)})
     assert (tmp_path / "feat" / "text_feat.npy").exists() and ds.load()["text"].shape == (2, 3)
+
+
+def test_full_disk_fails_the_save_and_keeps_the_previous_output(tmp_path, monkeypatch):
+    import errno
+
+    ds = ArrayFolderDataset(str(tmp_path / "feat"), suffix="_feat.npy")
+    ds.save({"text": np.ones((2, 3), dtype=np.float32)})
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(np, "save", disk_full)
+    with pytest.raises(DatasetError, match="No space left on device"):
+        ds.save({"text": np.zeros((2, 3), dtype=np.float32), "image": np.zeros((2, 4), dtype=np.float32)})
+    monkeypatch.undo()
+    assert list(ds.load()) == ["text"] and ds.load()["text"].sum() == 6
+    assert [p.name for p in tmp_path.iterdir()] == ["feat"]  # no temporary left behind
+
+
+def test_unwritable_output_location_names_the_path(tmp_path):
+    blocker = tmp_path / "06_models"
+    blocker.write_text("a file where a folder is expected")
+    ds = TorchStateDataset(str(blocker / "tiny" / "w.pt"))
+    with pytest.raises(Exception, match="06_models"):
+        ds.save({"w": torch.zeros(1)})
+    assert blocker.read_text().startswith("a file")
