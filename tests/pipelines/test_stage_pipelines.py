@@ -79,3 +79,20 @@ def test_training_and_evaluation_stages_on_mmrec_data(tmp_path):
     assert {"valid_recall@10", "test_ndcg@5", "test_map@10", "test_precision@5"} <= set(metrics)
     top = c.load("mo_recommendations")
     assert len(top) == 20 * 3 and top["rank"].tolist()[:3] == [1, 2, 3]
+
+
+def test_item_without_training_interactions_is_ranked_but_has_no_edges(tmp_path):
+    folder = write_mmrec(tmp_path / "mini")
+    inter = folder / "mini.inter"
+    lines = inter.read_text().splitlines()
+    # item 15 only ever appears in test rows
+    lines = [lines[0]] + [l.rsplit("\t", 1)[0] + "\t2" if l.split("\t")[1] == "15" else l for l in lines[1:]]
+    inter.write_text("\n".join(lines) + "\n")
+    raw = read_raw_folder(folder, "mini")
+    pipe = (ingest.create_pipeline() + features.create_pipeline() + graphs.create_pipeline()
+            + training.create_pipeline() + evaluation.create_pipeline())
+    c = _run(pipe, {"raw_dataset": raw, "mo_training_checkpoint": None})
+    n_users = c.load("int_dataset_info")["n_users"]
+    adj = c.load("mi_ui_adjacency")
+    assert adj[n_users + 15].nnz == 0 and c.load("mi_cooccurrence_graph")[15].nnz == 0
+    assert np.isfinite(list(c.load("rpt_metrics").values())).all()
