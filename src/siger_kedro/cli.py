@@ -5,6 +5,8 @@ as given."""
 from __future__ import annotations
 
 import logging
+import operator
+from functools import reduce
 
 import click
 from kedro.framework.cli.project import run as kedro_run
@@ -28,7 +30,7 @@ def _plan(kwargs: dict) -> list[str] | None:
     with settings.SESSION_CLASS.create(env=kwargs["env"], conf_source=kwargs["conf_source"],
                                        runtime_params=kwargs["params"]) as session:
         context = session.load_context()
-        nodes = sum((pipelines[n] for n in names), pipelines[names[0]]).nodes
+        nodes = reduce(operator.add, (pipelines[n] for n in names)).nodes
         stale, _ = stale_nodes(nodes, context.catalog, cache_store(context.project_path))
     for node in nodes:
         if node.name not in stale:

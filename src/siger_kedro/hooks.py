@@ -8,9 +8,11 @@ final metrics.
 from __future__ import annotations
 
 import logging
+import operator
 import sqlite3
 import subprocess
 import urllib.request
+from functools import reduce
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +111,7 @@ class RunTrackingHooks:
         # Keys over the whole registered pipeline: a node's key depends on its upstream nodes
         # even when only part of the pipeline runs.
         names = run_params.get("pipeline_names") or ["__default__"]
-        full = sum((pipelines[n] for n in names), pipeline)
+        full = reduce(operator.add, (pipelines[n] for n in names), pipeline)
         self._keys, self._catalog = node_keys(full.nodes, catalog), catalog
         if mlflow.active_run() is not None:
             mlflow.set_tag("git_commit", git_commit(self._project_path or run_params["project_path"]))
