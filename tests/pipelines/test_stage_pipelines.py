@@ -96,3 +96,12 @@ def test_item_without_training_interactions_is_ranked_but_has_no_edges(tmp_path)
     adj = c.load("mi_ui_adjacency")
     assert adj[n_users + 15].nnz == 0 and c.load("mi_cooccurrence_graph")[15].nnz == 0
     assert np.isfinite(list(c.load("rpt_metrics").values())).all()
+
+
+def test_training_node_in_two_processes(tmp_path):
+    raw = read_raw_folder(write_mmrec(tmp_path / "mini"), "mini")
+    training_params = {**PARAMS["params:training"], "processes": 2, "batch_size": 16}
+    pipe = ingest.create_pipeline() + features.create_pipeline() + graphs.create_pipeline() + training.create_pipeline()
+    c = _run(pipe, {"raw_dataset": raw, "mo_training_checkpoint": None, "params:training": training_params})
+    history = c.load("mo_training_history")
+    assert [h["epoch"] for h in history] == [1, 2, 3] and all(np.isfinite(h["train_loss"]) for h in history)

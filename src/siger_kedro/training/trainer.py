@@ -43,6 +43,7 @@ class TrainConfig:
     patience: int = 20  # epochs without improvement of the validation metric
     valid_metric: str = "recall@20"
     show_progress: bool = True
+    seed: int = 0  # of the batch order
 
 
 @dataclass
@@ -51,6 +52,33 @@ class FitResult:
     best_epoch: int
     best_valid: dict[str, float]
     history: list[dict[str, float]] = field(default_factory=list)
+
+
+class SingleProcess:
+    """The training loop's view of its processes when there is just one. A data-parallel
+    implementation (`distributed.ProcessGroup`) shards the batches, averages the gradients,
+    sums the epoch's losses and shares rank 0's validation."""
+
+    rank, world_size = 0, 1
+
+    def shard(self, batches: list[torch.Tensor]) -> list[torch.Tensor]:
+        return batches
+
+    def sync_gradients(self, model: torch.nn.Module) -> None:
+        pass
+
+    def all_sum(self, values: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return values
+
+    def validate(self, validate: Callable[[torch.nn.Module], dict[str, float]], model) -> dict[str, float]:
+        return validate(model)
+
+
+def epoch_batches(n: int, batch_size: int, seed: int, epoch: int, device) -> list[torch.Tensor]:
+    """The epoch's shuffled batches, from a generator of its own seeded by (seed, epoch): every
+    process draws the same order, and a resumed run draws what the interrupted one would have."""
+    generator = torch.Generator().manual_seed(seed * 100_003 + epoch)
+    return list(torch.randperm(n, generator=generator).to(device).split(batch_size))
 
 
 class TrainingDiverged(RuntimeError):
@@ -65,10 +93,14 @@ def fit(
     validate: Callable[[torch.nn.Module], dict[str, float]],
     config: TrainConfig,
     checkpoint: Checkpointer | None = None,
+    processes: SingleProcess | None = None,
 ) -> FitResult:
     """Train with Adam on (user, positive, sampled negative) batches; validate every epoch
     with `validate(model)` and keep the weights of the best `config.valid_metric`. With a
     `checkpoint`, every epoch is saved and an interrupted run resumes after its last one."""
+    processes = processes or SingleProcess()
+    lead = processes.rank == 0  # only the first process validates, saves and reports
+    checkpoint = checkpoint if lead else None
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
     n = train_users.numel()
     best = FitResult(best_state={}, best_epoch=-1, best_valid={})
@@ -83,21 +115,24 @@ def fit(
         logger.info("resuming training after epoch %d from %s", saved["epoch"], checkpoint.path,
                     extra={"tags": {"resumed_from_epoch": str(saved["epoch"])}})
     bar = tqdm(range(first, config.epochs + 1), desc="epochs", unit="epoch", initial=first - 1,
-               total=config.epochs, disable=not config.show_progress)
+               total=config.epochs, disable=not (config.show_progress and lead))
     for epoch in bar:
         model.train()
         start = time.perf_counter()
         sums: dict[str, torch.Tensor] = {}
-        n_batches = 0
-        for idx in torch.randperm(n, device=train_users.device).split(config.batch_size):
+        batches = processes.shard(epoch_batches(n, config.batch_size, config.seed, epoch, train_users.device))
+        for idx in batches:
             users, pos = train_users[idx], train_items[idx]
             terms = model.loss(users, pos, sampler.sample(users))
             optimizer.zero_grad(set_to_none=True)
             terms["loss"].backward()
+            processes.sync_gradients(model)
             optimizer.step()
             for k, v in terms.items():  # accumulate on the device: no sync per batch
                 sums[k] = sums.get(k, 0.0) + v.detach()
-            n_batches += 1
+        sums["n_batches"] = torch.tensor(float(len(batches)), device=train_users.device)
+        sums = processes.all_sum(sums)
+        n_batches = float(sums.pop("n_batches"))
         losses = {f"train_{k}": float(v) / n_batches for k, v in sums.items()}
         train_seconds = time.perf_counter() - start
         if not np.isfinite(losses["train_loss"]):
@@ -107,7 +142,7 @@ def fit(
                 f"far are from epoch {best.best_epoch}{kept}. Lower the learning rate or the loss weights."
             )
         model.eval()
-        valid = validate(model)
+        valid = processes.validate(validate, model)
         record = {"epoch": epoch, "epoch_seconds": train_seconds, **losses}
         record.update({f"valid_{k}": v for k, v in valid.items()})
         best.history.append(record)
@@ -122,14 +157,14 @@ def fit(
             checkpoint.save({"epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                              "result": vars(best), "best_score": best_score, "stale": stale, "rng": rng_state()})
         metrics = {f"epoch/{k}": v for k, v in record.items() if k != "epoch"}
-        logger.info(
+        (logger.info if lead else logger.debug)(
             "epoch %d  loss %.4f  valid %s %.4f  (%.2fs)",
             epoch, losses["train_loss"], config.valid_metric, score, train_seconds,
             extra={"metrics": metrics, "step": epoch},
         )
         bar.set_postfix(loss=f"{losses['train_loss']:.4f}", **{config.valid_metric: f"{score:.4f}"})
         if stale >= config.patience:
-            logger.info("early stop at epoch %d: best %s %.4f at epoch %d",
+            (logger.info if lead else logger.debug)("early stop at epoch %d: best %s %.4f at epoch %d",
                         epoch, config.valid_metric, best_score, best.best_epoch)
             break
     if checkpoint:

@@ -2,19 +2,23 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import torch
 
+from ...cache import stable_hash
 from ...metrics import Evaluator
 from ...models.siger import Siger, SigerConfig
+from ...training.checkpoint import Checkpointer
+from ...training.distributed import fit_parallel
 from ...training.inputs import TRAIN, VALID, build_siger, select_modalities, split_matrix
 from ...training.sampler import NegativeSampler
-from ...cache import stable_hash
-from ...training.checkpoint import Checkpointer
 from ...training.trainer import TrainConfig, fit, resolve_device, seed_everything
+
+logger = logging.getLogger(__name__)
 
 
 def _run_key(info, features, ui_adjacency, eisg, params, evaluation) -> str:
@@ -40,6 +44,40 @@ def model_from_params(
     )
 
 
+def training_setup(
+    interactions: pd.DataFrame,
+    info: dict,
+    features: dict[str, np.ndarray],
+    ui_adjacency: sp.csr_matrix,
+    user_item: sp.csr_matrix,
+    eisg: dict[str, sp.csr_matrix],
+    params: dict,
+    evaluation: dict,
+    checkpoint: Checkpointer | None,
+    rank: int = 0,
+):
+    """Model, training pairs, sampler, validation and checkpoint of one training process."""
+    device = resolve_device(params["device"])
+    if device.type == "cuda" and rank:
+        device = torch.device("cuda", rank)  # one GPU per process
+    model = model_from_params(info, features, ui_adjacency, user_item, eisg, params, device)
+    n_users, n_items = info["n_users"], info["n_items"]
+    train = interactions[interactions["split"] == TRAIN]
+    users = torch.as_tensor(train["user"].to_numpy(), dtype=torch.long, device=device)
+    items = torch.as_tensor(train["item"].to_numpy(), dtype=torch.long, device=device)
+    evaluator = Evaluator(n_items, ks=evaluation["ks"], batch_size=evaluation["batch_size"], device=device)
+    task = evaluator.prepare(
+        split_matrix(interactions, VALID, n_users, n_items),
+        [split_matrix(interactions, TRAIN, n_users, n_items)],
+    )
+    key = _run_key(info, features, ui_adjacency, eisg, params, evaluation)
+    return (
+        model, users, items, NegativeSampler(users, items, n_users, n_items),
+        lambda m: evaluator.evaluate(*m.embeddings(), task=task),
+        checkpoint.for_run(key) if checkpoint else None,
+    )
+
+
 def train_siger(
     interactions: pd.DataFrame,
     info: dict,
@@ -51,27 +89,21 @@ def train_siger(
     evaluation: dict,
     checkpoint: Checkpointer | None = None,
 ) -> tuple[dict[str, torch.Tensor], list[dict]]:
-    device = resolve_device(params["device"])
-    seed_everything(params["seed"])
-    model = model_from_params(info, features, ui_adjacency, user_item, eisg, params, device)
-    n_users, n_items = info["n_users"], info["n_items"]
-    train = interactions[interactions["split"] == TRAIN]
-    users = torch.as_tensor(train["user"].to_numpy(), dtype=torch.long, device=device)
-    items = torch.as_tensor(train["item"].to_numpy(), dtype=torch.long, device=device)
-    evaluator = Evaluator(n_items, ks=evaluation["ks"], batch_size=evaluation["batch_size"], device=device)
-    task = evaluator.prepare(
-        split_matrix(interactions, VALID, n_users, n_items),
-        [split_matrix(interactions, TRAIN, n_users, n_items)],
+    config = TrainConfig(
+        epochs=params["epochs"], batch_size=params["batch_size"], learning_rate=params["learning_rate"],
+        patience=params["patience"], valid_metric=params["valid_metric"], seed=params["seed"],
     )
-    result = fit(
-        model, users, items, NegativeSampler(users, items, n_users, n_items),
-        validate=lambda m: evaluator.evaluate(*m.embeddings(), task=task),
-        config=TrainConfig(
-            epochs=params["epochs"], batch_size=params["batch_size"],
-            learning_rate=params["learning_rate"], patience=params["patience"],
-            valid_metric=params["valid_metric"],
-        ),
-        checkpoint=checkpoint.for_run(_run_key(info, features, ui_adjacency, eisg, params, evaluation))
-        if checkpoint else None,
-    )
+    inputs = (interactions, info, features, ui_adjacency, user_item, eisg, params, evaluation, checkpoint)
+    processes = params.get("processes", 1)
+    if processes == 1:
+        seed_everything(params["seed"])
+        model, users, items, sampler, validate, ckpt = training_setup(*inputs)
+        result = fit(model, users, items, sampler, validate, config, ckpt)
+        return result.best_state, result.history
+    result, in_sync = fit_parallel(processes, training_setup, inputs, config, params["seed"])
+    if not in_sync:
+        raise RuntimeError(f"the {processes} training processes ended with different parameters")
+    for record in result.history:  # the workers' epochs, reported to the run after the fact
+        logger.info("epoch %d of %d processes", record["epoch"], processes, extra={
+            "metrics": {f"epoch/{k}": v for k, v in record.items() if k != "epoch"}, "step": record["epoch"]})
     return result.best_state, result.history
