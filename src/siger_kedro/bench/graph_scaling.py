@@ -1,0 +1,60 @@
+"""Item-graph build time and peak memory against input size, one fresh process per size.
+
+A process's peak RSS only grows, so each size runs in its own interpreter
+(`python -m siger_kedro.bench.graph_scaling KIND SIZE`), which prints one JSON line. The
+inputs are generated first; the peak is then restarted (where Linux allows) so it covers the
+build alone. No torch import: a worker starts in well under a second.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from .memory import current_rss_mb, hwm_mb, reset_peak
+from .synthetic import interactions
+
+KNN_DIM = 384  # a MiniLM-sized text embedding
+COOCCURRENCE_K, KNN_K = 5, 10  # conf/base/parameters: graphs.cooccurrence_k, graphs.knn_k
+
+
+def _build(kind: str, size: int) -> dict:
+    from ..graphs import cooccurrence_graph, knn_graph
+
+    if kind == "cooccurrence":
+        users, items, n_users, n_items = interactions(size)
+        shape = {"n_users": n_users, "n_items": n_items}
+        build = lambda: cooccurrence_graph(users, items, n_users, n_items, k=COOCCURRENCE_K)  # noqa: E731
+    elif kind == "knn":
+        x = np.random.default_rng(0).standard_normal((size, KNN_DIM), dtype=np.float32)
+        shape = {"n_items": size, "dim": KNN_DIM}
+        build = lambda: knn_graph(x, k=KNN_K)  # noqa: E731
+    else:
+        raise ValueError(f"unknown graph kind {kind!r}")
+    before = current_rss_mb() or hwm_mb()
+    exact = reset_peak()
+    start = time.perf_counter()
+    graph = build()
+    seconds = time.perf_counter() - start
+    peak = hwm_mb()
+    return {"size": size, **shape, "nnz": int(graph.nnz), "seconds": seconds, "peak_rss_mb": peak,
+            "peak_rss_growth_mb": max(peak - before, 0.0), "peak_is_build_only": exact}
+
+
+def measure(kind: str, sizes: list[int], timeout: float = 900) -> list[dict]:
+    """One point per size, each from a fresh worker process, sorted by size."""
+    points = []
+    for size in sorted(sizes):
+        run = subprocess.run([sys.executable, "-m", __name__, kind, str(size)],
+                             capture_output=True, text=True, timeout=timeout)
+        if run.returncode != 0:
+            raise RuntimeError(f"{kind} graph at size {size} failed:\n{run.stderr[-2000:]}")
+        points.append(json.loads(run.stdout.strip().splitlines()[-1]))
+    return points
+
+
+if __name__ == "__main__":
+    print(json.dumps(_build(sys.argv[1], int(sys.argv[2]))))

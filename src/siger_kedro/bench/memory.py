@@ -1,0 +1,42 @@
+"""Resident-memory readings from the kernel (Linux /proc; getrusage elsewhere). No torch here:
+the graph-scaling workers import this and must start fast and small."""
+from __future__ import annotations
+
+import resource
+import sys
+
+
+def _status_mb(field: str) -> float | None:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    return None
+
+
+def current_rss_mb() -> float | None:
+    return _status_mb("VmRSS")
+
+
+def peak_rss_mb() -> float:
+    """Peak RSS of this process so far."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (2**20 if sys.platform == "darwin" else 1024)
+
+
+def reset_peak() -> bool:
+    """Restart VmHWM at the current RSS (Linux >= 4.0, writing 5 to clear_refs); False where
+    the kernel refuses, in which case the peak also covers what ran before."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def hwm_mb() -> float:
+    hwm = _status_mb("VmHWM")
+    return hwm if hwm is not None else peak_rss_mb()

@@ -1,0 +1,211 @@
+"""Training-epoch, propagation-floor and evaluation timings (DESIGN.md §8).
+
+An epoch is split into the phases of `training.trainer.fit`'s batch loop. Its floor is the
+sparse propagations no implementation of the model can avoid, forward and backward, timed with
+plain `torch.sparse.mm` autograd and with `SparseOperator`; epoch / floor says how much the rest
+(sampling, dense ops, losses, optimiser) costs on top.
+"""
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from ..graphs import (cooccurrence_graph, interaction_matrix, knn_graph, mix_graphs, normalize_bipartite,
+                      normalize_square, ui_adjacency)
+from ..metrics import Evaluator
+from ..models.siger import Siger, SigerConfig
+from ..models.sparse import SparseOperator, to_torch_csr
+from ..training.sampler import NegativeSampler
+
+BATCH_SIZE, EMBEDDING_DIM, BETA = 2048, 64, 0.3  # conf/base/parameters.yml
+PHASES = ("sampling", "forward_losses", "backward", "optimizer_step")
+
+
+class Clock:
+    """perf_counter that first waits for queued CUDA work, so a phase is charged its own
+    kernels; on the CPU work is synchronous and no wait is needed."""
+
+    def __init__(self, device: torch.device):
+        self.cuda = device.type == "cuda"
+
+    def __call__(self) -> float:
+        if self.cuda:
+            torch.cuda.synchronize()
+        return time.perf_counter()
+
+
+def median_seconds(fn, repeats: int, clock: Clock) -> float:
+    """Median over `repeats` calls after one untimed warm-up call."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = clock()
+        fn()
+        times.append(clock() - start)
+    return statistics.median(times)
+
+
+@dataclass
+class TrainData:
+    """A model's fixed inputs: training pairs on the device and the scipy graphs behind it."""
+
+    n_users: int
+    n_items: int
+    users: torch.Tensor
+    items: torch.Tensor
+    adjacency: sp.csr_matrix  # normalised (U+I)², Eq 1
+    user_item: sp.csr_matrix  # normalised U×I, Eq 11
+    item_graphs: dict[str, sp.csr_matrix]  # EISG per modality, Eq 7
+    features: dict[str, np.ndarray]
+
+    @classmethod
+    def build(cls, users, items, n_users, n_items, features=None, device="cpu") -> "TrainData":
+        r = interaction_matrix(users, items, n_users, n_items)
+        graphs = {}
+        if features:
+            c = normalize_square(cooccurrence_graph(users, items, n_users, n_items, k=5))
+            graphs = {m: mix_graphs(c, normalize_square(knn_graph(x, k=10)), BETA)
+                      for m, x in features.items()}
+        # a copy: pandas hands out read-only arrays, which torch warns about
+        as_long = lambda a: torch.as_tensor(np.array(a, dtype=np.int64), device=device)  # noqa: E731
+        return cls(n_users, n_items, as_long(users), as_long(items), ui_adjacency(r),
+                   normalize_bipartite(r), graphs, features or {})
+
+    def model(self, device) -> Siger:
+        """Siger over these graphs; with no features it is LightGCN."""
+        return Siger(
+            self.n_users, self.n_items,
+            SparseOperator(self.adjacency, device), SparseOperator(self.user_item, device),
+            {m: SparseOperator(g, device) for m, g in self.item_graphs.items()},
+            {m: torch.as_tensor(x, dtype=torch.float32, device=device) for m, x in self.features.items()},
+            SigerConfig(embedding_dim=EMBEDDING_DIM),
+        ).to(device)
+
+    def propagation_plan(self, config: SigerConfig) -> list[tuple[sp.csr_matrix, int]]:
+        """(matrix, layers) chains one `Siger.loss` call must propagate through: LightGCN's
+        layers on the adjacency; per modality the semantic view, two perturbed views (MP)
+        and the item-to-user product."""
+        plan = [(self.adjacency, config.ui_layers)]
+        for g in self.item_graphs.values():
+            plan += [(g, config.ii_layers)] * (3 if config.use_mp else 1) + [(self.user_item, 1)]
+        return plan
+
+
+def timed_epoch(model: Siger, data: TrainData, device: torch.device, max_batches: int | None,
+                warmup: bool = True) -> dict:
+    """One epoch of `fit`'s batch loop (Adam, BPR batches), each phase timed, after one
+    untimed `warmup` batch. `max_batches` cuts the epoch short (tiny runs only)."""
+    torch.manual_seed(0)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    sampler = NegativeSampler(data.users, data.items, data.n_users, data.n_items)
+    clock = Clock(device)
+    batches = torch.randperm(data.users.numel(), device=device).split(BATCH_SIZE)
+    full = max_batches is None or max_batches >= len(batches)
+    batches = batches if full else batches[:max_batches]
+
+    def step(idx, phases):
+        t0 = clock()
+        users, pos = data.users[idx], data.items[idx]
+        neg = sampler.sample(users)
+        t1 = clock()
+        loss = model.loss(users, pos, neg)["loss"]
+        t2 = clock()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        t3 = clock()
+        optimizer.step()
+        t4 = clock()
+        for name, dt in zip(PHASES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
+            phases[name] += dt
+
+    if warmup:  # the first batch pays for the allocator and thread pool
+        step(batches[0], dict.fromkeys(PHASES, 0.0))
+    phases = dict.fromkeys(PHASES, 0.0)
+    start = clock()
+    for idx in batches:
+        step(idx, phases)
+    return {"seconds": clock() - start, "n_batches": len(batches), "full_epoch": full,
+            "n_train": int(data.users.numel()), "phases": phases}
+
+
+def _sparse_mm(matrix: sp.csr_matrix, device):
+    a = to_torch_csr(matrix, device)
+    return lambda x: torch.sparse.mm(a, x)  # autograd transposes `a` in every backward
+
+
+# how the floor multiplies: plain torch autograd, and the project's operator
+FLOOR_IMPLEMENTATIONS = {
+    "torch_sparse_mm": _sparse_mm,
+    "sparse_operator": lambda matrix, device: SparseOperator(matrix, device).__matmul__,
+}
+
+
+def propagation_floor(plan, n_batches: int, device: torch.device, repeats: int) -> dict:
+    """Seconds for `n_batches` batches' worth of the plan's propagations, forward + backward,
+    with each implementation (median batch × n_batches)."""
+    clock = Clock(device)
+    out = {}
+    for name, make in FLOOR_IMPLEMENTATIONS.items():
+        chains = [(make(m, device), layers,
+                   torch.randn(m.shape[1], EMBEDDING_DIM, device=device, requires_grad=True),
+                   torch.ones(m.shape[0], EMBEDDING_DIM, device=device)) for m, layers in plan]
+
+        def batch():
+            for mm, layers, x, grad in chains:
+                x.grad = None
+                y = x
+                for _ in range(layers):
+                    y = mm(y)
+                y.backward(grad)
+
+        per_batch = median_seconds(batch, repeats, clock)
+        out[f"{name}_seconds"] = per_batch * n_batches
+        out[f"{name}_batch_ms"] = per_batch * 1e3
+    return out
+
+
+def epoch_report(data: TrainData, device: torch.device, max_batches: int | None, warmup: bool,
+                 repeats: int) -> tuple[dict, Siger]:
+    """Epoch phases, floor and epoch/floor ratios of the model over `data`, and the model."""
+    torch.manual_seed(0)
+    model = data.model(device)
+    epoch = timed_epoch(model, data, device, max_batches, warmup)
+    floor = propagation_floor(data.propagation_plan(model.config), epoch["n_batches"], device, repeats)
+    ratios = {f"epoch_over_floor_{name}": epoch["seconds"] / floor[f"{name}_seconds"]
+              for name in FLOOR_IMPLEMENTATIONS}
+    return {**epoch, "floor": floor, **ratios}, model
+
+
+def evaluation_report(model: Siger, train: sp.csr_matrix, test: sp.csr_matrix, device: torch.device,
+                      repeats: int) -> dict:
+    """Evaluator.evaluate (metrics @5..50 over every user with a test item) against the bare
+    work it cannot avoid: score those users against all items, mask training items, top-50."""
+    clock = Clock(device)
+    user_emb, item_emb = model.embeddings()
+    evaluator = Evaluator(test.shape[1], device=device)
+    start = clock()
+    evaluator.evaluate(user_emb, item_emb, truth=test, exclude=[train])  # builds the cached task
+    first = clock() - start
+    task = evaluator.prepare(test, [train])
+    cached = median_seconds(lambda: evaluator.evaluate(user_emb, item_emb, task=task), repeats, clock)
+
+    users = torch.as_tensor(task.users, device=device)
+    mask = train[task.users].tocoo()
+    rows = torch.as_tensor(mask.row, dtype=torch.long, device=device)
+    cols = torch.as_tensor(mask.col, dtype=torch.long, device=device)
+    k = min(max(evaluator.ks), test.shape[1])
+
+    def bare():
+        scores = user_emb[users] @ item_emb.T
+        scores[rows, cols] = float("-inf")
+        return torch.topk(scores, k, dim=1)
+
+    bare_seconds = median_seconds(bare, repeats, clock)
+    return {"n_users": len(task.users), "n_items": test.shape[1], "k": k,
+            "evaluate_first_seconds": first, "evaluate_seconds": cached, "bare_topk_seconds": bare_seconds,
+            "evaluate_over_bare": cached / bare_seconds}
