@@ -6,7 +6,7 @@ from kedro.framework.startup import bootstrap_project
 
 from datagen import write_atomic
 from siger_kedro.data.prepare import prepare_interactions
-from siger_kedro.datasets import ArrayFolderDataset
+from siger_kedro.pipelines.datasets import ArrayFolderDataset
 
 
 def test_export_reads_back_identically_and_trains_as_mmrec(kedro_project):

@@ -6,7 +6,7 @@ from kedro.io import DatasetError
 
 from datagen import write_mmrec
 from siger_kedro.data.errors import DataFormatError
-from siger_kedro.datasets import ArrayFolderDataset, RawRecsysDataset, SparseMatrixDataset, TorchStateDataset
+from siger_kedro.pipelines.datasets import ArrayFolderDataset, RawRecsysDataset, SparseMatrixDataset, TorchStateDataset
 
 
 def test_raw_dataset_reads_a_local_folder(tmp_path):

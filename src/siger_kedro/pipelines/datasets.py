@@ -1,5 +1,6 @@
 """Kedro datasets for the project's own formats: thin adapters over `siger_kedro.data` and
-`siger_kedro.storage`, so that nodes never touch files."""
+`siger_kedro.storage`, so that nodes never touch files. They live with the pipelines because
+they are part of the Kedro layer; the library modules do not import Kedro."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,12 +11,12 @@ import scipy.sparse as sp
 import torch
 from kedro.io import AbstractDataset, DatasetError
 
-from .data.errors import DataFormatError
-from .cache import folder_fingerprint, stable_hash
-from .data.export import export_mmrec
-from .data.raw import RawDataset, packaged_dataset_folder, read_raw_folder
-from .storage import atomic_path, load_arrays, save_arrays
-from .training.checkpoint import Checkpointer
+from ..cache import folder_fingerprint, stable_hash
+from ..data.errors import DataFormatError
+from ..data.export import export_mmrec
+from ..data.raw import RawDataset, packaged_dataset_folder, read_raw_folder
+from ..storage import atomic_path, load_arrays, save_arrays
+from ..training.checkpoint import Checkpointer
 
 
 class RawRecsysDataset(AbstractDataset[None, RawDataset]):
