@@ -79,8 +79,12 @@ def _worker(rank: int, world_size: int, port: int, build: Callable, build_args: 
             buffer = io.BytesIO()
             torch.save((vars(result), in_sync), buffer)
             results.put(buffer.getvalue())
+        dist.barrier()  # no process tears gloo down while another still has traffic in flight
     finally:
         dist.destroy_process_group()
+    # Skip the interpreter's teardown, where gloo's threads can abort a finished process
+    # ("terminate called without an active exception"); the result is already in the pipe.
+    os._exit(0)
 
 
 def fit_parallel(processes: int, build: Callable, build_args: tuple, config, seed: int) -> tuple[FitResult, bool]:
