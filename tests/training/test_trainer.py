@@ -7,7 +7,8 @@ from siger_kedro.metrics import Evaluator
 from siger_kedro.models.siger import Siger, SigerConfig
 from siger_kedro.models.sparse import SparseOperator
 from siger_kedro.training.sampler import NegativeSampler
-from siger_kedro.training.trainer import TrainConfig, TrainingDiverged, fit, resolve_device
+from siger_kedro.training.trainer import (TrainConfig, TrainingDiverged, adam, epoch_batches, epoch_triples, fit,
+                                          resolve_device)
 
 
 def _setup(seed=0):
@@ -144,3 +145,19 @@ def test_nan_loss_keeps_the_last_good_checkpoint(tmp_path):
     with pytest.raises(TrainingDiverged, match="checkpoint of epoch 2 is kept"):
         fit(model, users, items, sampler, poison_after_two, config, checkpoint=ckpt)
     assert ckpt.load()["epoch"] == 2
+
+
+def test_epoch_triples_follow_the_batches_with_non_positive_negatives():
+    model, users, items, sampler, _ = _setup()
+    batches = epoch_batches(users.numel(), 16, seed=0, epoch=1, device="cpu")
+    triples = epoch_triples(users, items, sampler, batches)
+    assert [len(t[0]) for t in triples] == [len(b) for b in batches]
+    positives = set(zip(users.tolist(), items.tolist()))
+    for idx, (u, p, n) in zip(batches, triples):
+        assert torch.equal(u, users[idx]) and torch.equal(p, items[idx])
+        assert not positives & set(zip(u.tolist(), n.tolist()))
+
+
+def test_adam_is_fused_for_cpu_float_weights():
+    model = _setup()[0]
+    assert adam(model, 1e-3).defaults["fused"]

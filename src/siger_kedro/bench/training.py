@@ -22,6 +22,7 @@ from ..models.lightgcn import LightGCN, LightGCNConfig
 from ..models.siger import Siger, SigerConfig
 from ..models.sparse import SparseOperator, to_torch_csr
 from ..training.sampler import NegativeSampler
+from ..training.trainer import adam, epoch_triples
 
 BATCH_SIZE, EMBEDDING_DIM, BETA = 2048, 64, 0.3  # conf/base/parameters.yml
 PHASES = ("sampling", "forward_losses", "backward", "optimizer_step")
@@ -105,37 +106,37 @@ class TrainData:
 
 def timed_epoch(model: torch.nn.Module, data: TrainData, device: torch.device, max_batches: int | None,
                 warmup: bool = True) -> dict:
-    """One epoch of `fit`'s batch loop (Adam, BPR batches), each phase timed, after one
-    untimed `warmup` batch. `max_batches` cuts the epoch short (tiny runs only)."""
+    """One epoch of `fit`'s batch loop (fused Adam, the epoch's triples sampled up front), each
+    phase timed, after one untimed `warmup` batch. `max_batches` cuts the epoch short (tiny
+    runs only)."""
     torch.manual_seed(0)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    optimizer = adam(model, 1e-3)
     sampler = NegativeSampler(data.users, data.items, data.n_users, data.n_items)
     clock = Clock(device)
-    batches = torch.randperm(data.users.numel(), device=device).split(BATCH_SIZE)
+    batches = list(torch.randperm(data.users.numel(), device=device).split(BATCH_SIZE))
     full = max_batches is None or max_batches >= len(batches)
     batches = batches if full else batches[:max_batches]
 
-    def step(idx, phases):
-        t0 = clock()
-        users, pos = data.users[idx], data.items[idx]
-        neg = sampler.sample(users)
+    def step(triple, phases):
         t1 = clock()
-        loss = model.loss(users, pos, neg)["loss"]
+        loss = model.loss(*triple)["loss"]
         t2 = clock()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         t3 = clock()
         optimizer.step()
         t4 = clock()
-        for name, dt in zip(PHASES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
+        for name, dt in zip(PHASES[1:], (t2 - t1, t3 - t2, t4 - t3)):
             phases[name] += dt
 
     if warmup:  # the first batch pays for the allocator and thread pool
-        step(batches[0], dict.fromkeys(PHASES, 0.0))
+        step(epoch_triples(data.users, data.items, sampler, batches[:1])[0], dict.fromkeys(PHASES, 0.0))
     phases = dict.fromkeys(PHASES, 0.0)
     start = clock()
-    for idx in batches:
-        step(idx, phases)
+    triples = epoch_triples(data.users, data.items, sampler, batches)
+    phases["sampling"] = clock() - start
+    for triple in triples:
+        step(triple, phases)
     return {"seconds": clock() - start, "n_batches": len(batches), "full_epoch": full,
             "n_train": int(data.users.numel()), "phases": phases}
 
@@ -178,14 +179,22 @@ def propagation_floor(plan, n_batches: int, device: torch.device, repeats: int) 
 
 def epoch_report(data: TrainData, device: torch.device, max_batches: int | None, warmup: bool,
                  repeats: int) -> tuple[dict, torch.nn.Module]:
-    """Epoch phases, floor and epoch/floor ratios of the model over `data`, and the model."""
+    """Epoch phases, floor and epoch/floor ratios of the model over `data`, and the model.
+    Epoch and floor are timed in alternation, `repeats` rounds, so that a slow spell of a
+    shared machine slows both: the report is the median round's epoch, each floor's median and
+    the median of the rounds' ratios."""
     torch.manual_seed(0)
     model = data.model(device)
-    epoch = timed_epoch(model, data, device, max_batches, warmup)
-    floor = propagation_floor(data.propagation_plan(model), epoch["n_batches"], device, repeats)
-    ratios = {f"epoch_over_floor_{name}": epoch["seconds"] / floor[f"{name}_seconds"]
-              for name in FLOOR_IMPLEMENTATIONS}
-    return {**epoch, "floor": floor, **ratios}, model
+    plan = data.propagation_plan(model)
+    epochs, floors = [], []
+    for round_ in range(repeats):
+        epochs.append(timed_epoch(model, data, device, max_batches, warmup and round_ == 0))
+        floors.append(propagation_floor(plan, epochs[-1]["n_batches"], device, repeats=3))
+    epoch = sorted(epochs, key=lambda e: e["seconds"])[len(epochs) // 2]
+    floor = {k: statistics.median(f[k] for f in floors) for k in floors[0]}
+    ratios = {f"epoch_over_floor_{name}": statistics.median(
+        e["seconds"] / f[f"{name}_seconds"] for e, f in zip(epochs, floors)) for name in FLOOR_IMPLEMENTATIONS}
+    return {**epoch, "rounds": repeats, "floor": floor, **ratios}, model
 
 
 def evaluation_report(model: torch.nn.Module, train: sp.csr_matrix, test: sp.csr_matrix, device: torch.device,

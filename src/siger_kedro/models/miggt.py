@@ -33,7 +33,6 @@ draws the SGT samples from a fixed seed so that embeddings() is deterministic.
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -45,7 +44,7 @@ from torch import nn
 from ..graphs.normalize import normalize_square
 from .base import ModelInputs, require_modalities, split_users_items
 from .losses import bpr_loss, l2_penalty
-from .sparse import sparse_matmul, to_torch_csr
+from .sparse import csr_tensor, sparse_matmul, to_torch_csr
 
 
 def _paper_hops() -> dict[str, int]:
@@ -119,24 +118,17 @@ class _EdgeDropoutAdjacency:
         self.matrix = to_torch_csr(m, device)
         self.crow, self.col = self.matrix.crow_indices(), self.matrix.col_indices()
         self.values = self.matrix.values()
-        self.t_crow = torch.as_tensor(t.indptr, dtype=torch.int64, device=device)
-        self.t_col = torch.as_tensor(t.indices, dtype=torch.int64, device=device)
         self.t_perm = torch.as_tensor(t.data.astype(np.int64) - 1, device=device)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            self.matrix_t = torch.sparse_csr_tensor(
-                self.t_crow, self.t_col, self.values[self.t_perm], size=m.shape[::-1]
-            )
+        self.matrix_t = csr_tensor(torch.from_numpy(t.indptr), torch.from_numpy(t.indices),
+                                   self.values[self.t_perm], m.shape[::-1], device)
+        self.t_crow, self.t_col = self.matrix_t.crow_indices(), self.matrix_t.col_indices()
 
     def dropped(self, p: float) -> "_Dropped":
         if p <= 0:
             return _Dropped(self.matrix, self.matrix_t)
         values = F.dropout(self.values, p, training=True)
-        with warnings.catch_warnings():  # "sparse CSR support is in beta": we rely on mm only
-            warnings.simplefilter("ignore", UserWarning)
-            a = torch.sparse_csr_tensor(self.crow, self.col, values, size=self.shape)
-            at = torch.sparse_csr_tensor(self.t_crow, self.t_col, values[self.t_perm], size=self.shape[::-1])
-        return _Dropped(a, at)
+        return _Dropped(csr_tensor(self.crow, self.col, values, self.shape),
+                        csr_tensor(self.t_crow, self.t_col, values[self.t_perm], self.shape[::-1]))
 
 
 class _Dropped:

@@ -6,13 +6,32 @@ import torch
 from .sparse import SparseOperator
 
 
+class _LayerMean(torch.autograd.Function):
+    """mean(e, A e, ..., A^L e) as one autograd node. Its gradient for e is
+    mean(g, Aᵀ g, ..., (Aᵀ)^L g): L products with the stored transpose, summed in place,
+    instead of 2L + 1 nodes whose sums autograd would allocate one by one."""
+
+    @staticmethod
+    def forward(ctx, matrix, matrix_t, e, layers):
+        ctx.matrix_t, ctx.layers = matrix_t, layers
+        return _power_mean(matrix, e, layers)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return None, None, _power_mean(ctx.matrix_t, grad, ctx.layers), None
+
+
+def _power_mean(matrix: torch.Tensor, x: torch.Tensor, layers: int) -> torch.Tensor:
+    total = x.clone()
+    for _ in range(layers):
+        x = torch.sparse.mm(matrix, x)
+        total += x
+    return total.div_(layers + 1)
+
+
 def lightgcn(adjacency: SparseOperator, e: torch.Tensor, layers: int) -> torch.Tensor:
     """Mean of layers 0..L of e_{l+1} = A e_l (LightGCN; SIGER Eq 1-2)."""
-    total = e
-    for _ in range(layers):
-        e = adjacency @ e
-        total = total + e
-    return total / (layers + 1)
+    return _LayerMean.apply(adjacency.matrix, adjacency.matrix_t, e, layers)
 
 
 def last_layer(adjacency: SparseOperator, e: torch.Tensor, layers: int) -> torch.Tensor:

@@ -3,6 +3,8 @@
 `torch.sparse.mm`'s autograd transposes the CSR matrix on every backward call, which costs
 several times the forward. A graph is fixed for a whole run, so its transpose is built once
 (or reused as-is when the matrix is symmetric) and the backward is one more sparse product.
+Indices are stored as int32 where they fit: MKL's kernel takes int32, and with int64 indices
+torch converts them on every call (a third of a product's time on ML-100k).
 """
 from __future__ import annotations
 
@@ -17,15 +19,19 @@ def to_torch_csr(matrix: sp.spmatrix, device: torch.device | str = "cpu") -> tor
     """A scipy matrix as a float32 torch CSR tensor on `device`."""
     m = sp.csr_matrix(matrix, dtype=np.float32)
     m.sort_indices()
+    return csr_tensor(torch.from_numpy(m.indptr), torch.from_numpy(m.indices), torch.from_numpy(m.data),
+                      m.shape, device)
+
+
+def csr_tensor(crow: torch.Tensor, col: torch.Tensor, values: torch.Tensor, shape,
+               device: torch.device | str | None = None) -> torch.Tensor:
+    """A torch CSR tensor with int32 indices when they fit (see the module note), else int64."""
+    fits = max(int(col.numel()), *shape) < 2**31
+    index = torch.int32 if fits else torch.int64
     with warnings.catch_warnings():  # "sparse CSR support is in beta": we rely on mm only
         warnings.simplefilter("ignore", UserWarning)
-        return torch.sparse_csr_tensor(
-            torch.from_numpy(m.indptr.astype(np.int64)),
-            torch.from_numpy(m.indices.astype(np.int64)),
-            torch.from_numpy(m.data),
-            size=m.shape,
-            device=device,
-        )
+        return torch.sparse_csr_tensor(crow.to(device=device, dtype=index), col.to(device=device, dtype=index),
+                                       values.to(device=device), size=tuple(shape))
 
 
 class _SparseMatmul(torch.autograd.Function):
@@ -77,5 +83,5 @@ class DeviceSparseOperator(SparseOperator):
 def _device_csr(rows, cols, values, shape) -> torch.Tensor:
     with warnings.catch_warnings():  # "sparse CSR support is in beta": we rely on mm only
         warnings.simplefilter("ignore", UserWarning)
-        coo = torch.sparse_coo_tensor(torch.stack([rows, cols]), values.float(), shape).coalesce()
-        return coo.to_sparse_csr()
+        csr = torch.sparse_coo_tensor(torch.stack([rows, cols]), values.float(), shape).coalesce().to_sparse_csr()
+    return csr_tensor(csr.crow_indices(), csr.col_indices(), csr.values(), shape)

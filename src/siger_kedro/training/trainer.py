@@ -81,6 +81,24 @@ def epoch_batches(n: int, batch_size: int, seed: int, epoch: int, device) -> lis
     return list(torch.randperm(n, generator=generator).to(device).split(batch_size))
 
 
+def epoch_triples(train_users: torch.Tensor, train_items: torch.Tensor, sampler: NegativeSampler,
+                  batches: list[torch.Tensor]) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """(users, positives, negatives) per batch, gathered and sampled for the whole epoch in one
+    vectorised pass: per batch this was a tenth of a LightGCN step."""
+    idx = torch.cat(batches)
+    users, pos = train_users[idx], train_items[idx]
+    sizes = [len(b) for b in batches]
+    return list(zip(users.split(sizes), pos.split(sizes), sampler.sample(users).split(sizes)))
+
+
+def adam(model: torch.nn.Module, learning_rate: float) -> torch.optim.Adam:
+    """Adam with the fused kernel where torch has one for every parameter (CPU and CUDA
+    float tensors): one pass over the weights instead of one per update term."""
+    params = list(model.parameters())
+    fused = all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params)
+    return torch.optim.Adam(params, lr=learning_rate, fused=fused or None)
+
+
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite."""
 
@@ -101,7 +119,7 @@ def fit(
     processes = processes or SingleProcess()
     lead = processes.rank == 0  # only the first process validates, saves and reports
     checkpoint = checkpoint if lead else None
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+    optimizer = adam(model, config.learning_rate)
     n = train_users.numel()
     best = FitResult(best_state={}, best_epoch=-1, best_valid={})
     best_score, stale, first = -float("inf"), 0, 1
@@ -123,9 +141,8 @@ def fit(
             model.start_epoch(epoch)
         sums: dict[str, torch.Tensor] = {}
         batches = processes.shard(epoch_batches(n, config.batch_size, config.seed, epoch, train_users.device))
-        for idx in batches:
-            users, pos = train_users[idx], train_items[idx]
-            terms = model.loss(users, pos, sampler.sample(users))
+        for users, pos, neg in epoch_triples(train_users, train_items, sampler, batches):
+            terms = model.loss(users, pos, neg)
             optimizer.zero_grad(set_to_none=True)
             terms["loss"].backward()
             processes.sync_gradients(model)
