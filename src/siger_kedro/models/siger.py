@@ -70,10 +70,11 @@ def perturb(e: torch.Tensor, epsilon: float, modulus_weighting: bool) -> torch.T
     With modulus weighting, items with small embeddings get proportionally small noise;
     without it (SIGER-MP*), w = 1."""
     w = modulus_weights(e) if modulus_weighting else torch.ones_like(e[:, :1])
-    noise = F.normalize(torch.rand_like(e), dim=1)
-    e_dot = e + epsilon * w * torch.sign(e) * noise
-    shuffled = F.normalize(e_dot, dim=1)[torch.randperm(e.shape[0], device=e.device)]
-    return e + epsilon * w * shuffled
+    with torch.no_grad():  # the noise direction carries no gradient: one tensor, not four nodes
+        step = F.normalize(torch.rand_like(e), dim=1).mul_(torch.sign(e)).mul_(epsilon)
+    e_dot = torch.addcmul(e, w, step)
+    shuffled = F.normalize(e_dot, dim=1).index_select(0, torch.randperm(e.shape[0], device=e.device))
+    return torch.addcmul(e, w, shuffled, value=epsilon)
 
 
 class Siger(nn.Module):
@@ -154,9 +155,13 @@ class Siger(nn.Module):
         c = self.config
         r = self.forward()
         u, i = r.user, r.item
+        # index_select, not x[idx]: its backward adds rows instead of sorting for index_put
+        items = torch.cat([pos, neg])
+        u, (p, n) = r.user.index_select(0, users), r.item.index_select(0, items).chunk(2)
         terms = {
-            "bpr": bpr_loss((u[users] * i[pos]).sum(1), (u[users] * i[neg]).sum(1)),
-            "reg": l2_penalty(self.user_embedding[users], self.item_embedding[pos], self.item_embedding[neg]),
+            "bpr": bpr_loss((u * p).sum(1), (u * n).sum(1)),
+            "reg": l2_penalty(self.user_embedding.index_select(0, users),
+                              *self.item_embedding.index_select(0, items).chunk(2)),
         }
         total = terms["bpr"] + c.lambda_r * terms["reg"]
         if not self.modalities:
@@ -167,16 +172,15 @@ class Siger(nn.Module):
             total = total + c.lambda_p * terms["mp"]
         if c.use_da:
             terms["mm"] = self._semantic_alignment(r, bu, bi)
-            terms["bm"] = info_nce(r.user_fused[bu], r.user_id[bu], c.tau_bm) + info_nce(
-                r.item_fused[bi], r.item_id[bi], c.tau_bm
-            )  # Eq 16
+            terms["bm"] = info_nce(r.user_fused.index_select(0, bu), r.user_id.index_select(0, bu), c.tau_bm) \
+                + info_nce(r.item_fused.index_select(0, bi), r.item_id.index_select(0, bi), c.tau_bm)  # Eq 16
             total = total + c.lambda_a * (terms["mm"] + terms["bm"])
         return {**terms, "loss": total}
 
     def _perturbation_loss(self, m: str, x: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         """Eq 13: InfoNCE between two independently perturbed propagations of Ē_m (`x`)."""
         v1, v2 = self.propagate(m, x, perturbed=True), self.propagate(m, x, perturbed=True)
-        return info_nce(v1[items], v2[items], self.config.tau_p)
+        return info_nce(v1.index_select(0, items), v2.index_select(0, items), self.config.tau_p)
 
     def _semantic_alignment(self, r: Representations, users, items) -> torch.Tensor:
         """Eq 14 (L_mm = L^U + L^I), averaged over modality pairs; 0 with one modality."""
@@ -187,10 +191,11 @@ class Siger(nn.Module):
         total = 0.0
         for a, b in pairs:
             for sem, anchor, rows in ((r.user_sem, r.user_id, users), (r.item_sem, r.item_id, items)):
+                view_a, view_b = sem[a].index_select(0, rows), sem[b].index_select(0, rows)
                 if c.anchor_infonce:
-                    total = total + anchor_info_nce(sem[a][rows], sem[b][rows], anchor[rows], c.tau_mm)
+                    total = total + anchor_info_nce(view_a, view_b, anchor.index_select(0, rows), c.tau_mm)
                 else:
-                    total = total + info_nce(sem[a][rows], sem[b][rows], c.tau_mm)
+                    total = total + info_nce(view_a, view_b, c.tau_mm)
         return total / len(pairs)
 
 
