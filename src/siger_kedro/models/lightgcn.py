@@ -37,11 +37,13 @@ class LightGCN(nn.Module):
 
     def loss(self, users, pos, neg) -> dict[str, torch.Tensor]:
         e0, e = self.propagate()
-        # one gather of every row the batch uses (a third of the gathers' backward cost)
-        rows = torch.cat([users, pos + self.n_users, neg + self.n_users])
-        u, p, n = e.index_select(0, rows).chunk(3)
-        bpr = bpr_loss((u * p).sum(1), (u * n).sum(1))
-        reg = l2_penalty(*e0.index_select(0, rows).chunk(3))
+        # Two gathers and a (2, batch) score matrix, not six row gathers or chunks: a gather's
+        # backward scatters into the whole table, a chunk's concatenates its pieces again.
+        items = torch.cat([pos, neg]) + self.n_users
+        u = e.index_select(0, users)
+        scores = (u * e.index_select(0, items).view(2, *u.shape)).sum(2)  # positives, negatives
+        bpr = bpr_loss(scores[0], scores[1])
+        reg = l2_penalty(e0.index_select(0, torch.cat([users, items])), triples=len(users))
         return {"bpr": bpr, "reg": reg, "loss": bpr + self.config.reg_weight * reg}
 
 

@@ -10,9 +10,10 @@ def bpr_loss(pos_scores: torch.Tensor, neg_scores: torch.Tensor) -> torch.Tensor
     return F.softplus(neg_scores - pos_scores).mean()
 
 
-def l2_penalty(*embeddings: torch.Tensor) -> torch.Tensor:
-    """Sum of squared entries of the batch's layer-0 embeddings, per training triple."""
-    return sum(e.pow(2).sum() for e in embeddings) / embeddings[0].shape[0]
+def l2_penalty(*embeddings: torch.Tensor, triples: int | None = None) -> torch.Tensor:
+    """Sum of squared entries of the batch's layer-0 embeddings, per training triple (by
+    default the rows of the first tensor; pass `triples` when the rows come in one tensor)."""
+    return sum(e.pow(2).sum() for e in embeddings) / (triples or embeddings[0].shape[0])
 
 
 class _BatchInfoNCE(torch.autograd.Function):
