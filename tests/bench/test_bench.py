@@ -36,6 +36,8 @@ def test_tiny_benchmark_writes_json_plot_and_mlflow_run(tmp_path, monkeypatch, c
         assert {"torch_sparse_mm_seconds", "sparse_operator_seconds"} <= set(epoch["floor"])
         assert epoch["epoch_over_floor_sparse_operator"] > 0
     assert report["evaluation"]["evaluate_over_bare"] > 0
+    breakdown = report["siger_breakdown_ms"]
+    assert breakdown["info_nce_terms"] == 6 and breakdown["whole_loss"] > breakdown["one_info_nce_over_unique_items"]
     assert [p["processes"] for p in report["processes"]["lightgcn"]] == [1, 2]
     assert report["memory"]["peak_rss_mb"] > 0
     # every time, size and count is positive; only memory growth may be 0

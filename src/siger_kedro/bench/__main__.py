@@ -22,7 +22,7 @@ from .features import environment
 from .memory import peak_rss_mb
 from .synthetic import interactions
 from ..training.trainer import resolve_device
-from .training import TrainData, epoch_report, evaluation_report, timed_epoch
+from .training import TrainData, epoch_report, evaluation_report, siger_breakdown, timed_epoch
 
 
 def _sizes(lo: float, hi: float) -> list[int]:
@@ -76,6 +76,7 @@ def run(scale: str, device: torch.device) -> dict:
         "ml100k_graphs": graphs,
         "ml100k_epoch": epochs,
         "evaluation": evaluation_report(models["lightgcn"], train, test, device, max(s["repeats"], 3)),
+        "siger_breakdown_ms": siger_breakdown(models["siger"], data["siger"], device, max(s["repeats"], 3)),
         "graph_scaling": {kind: graph_scaling.measure(kind, s[kind]) for kind in ("cooccurrence", "knn")},
         "epoch_scaling": {"lightgcn": epoch_scaling(s["epoch"], device, s["max_batches"], s["warmup"])},
         # CPU only: several processes on one GPU would only contend for it

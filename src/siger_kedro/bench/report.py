@@ -110,6 +110,10 @@ def summary(r: dict) -> str:
             + f"  ({e['n_batches']} batches{'' if e['full_epoch'] else ', cut short'})")
     lines.append("  floor = the unavoidable sparse propagations, fwd + bwd: mm = torch.sparse.mm autograd, "
                  "op = SparseOperator")
+    b = r["siger_breakdown_ms"]
+    lines += ["", f"SIGER batch, forward + backward by part ({b['unique_users']} unique users, "
+                  f"{b['unique_items']} unique items, {b['info_nce_terms']} InfoNCE terms):"]
+    lines += [f"  {name:<50}{ms:10.1f} ms" for name, ms in b.items() if isinstance(ms, float)]
     ev = r["evaluation"]
     lines += ["", f"ML-100k evaluation ({ev['n_users']} users x {ev['n_items']} items): "
                   f"Evaluator.evaluate {_ms(ev['evaluate_seconds']).strip()} "

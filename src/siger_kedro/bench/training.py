@@ -19,6 +19,7 @@ from ..graphs import (cooccurrence_graph, interaction_matrix, knn_graph, mix_gra
                       normalize_square, ui_adjacency)
 from ..metrics import Evaluator
 from ..models.lightgcn import LightGCN, LightGCNConfig
+from ..models.losses import info_nce
 from ..models.siger import Siger, SigerConfig
 from ..models.sparse import SparseOperator, to_torch_csr
 from ..training.sampler import NegativeSampler
@@ -225,3 +226,41 @@ def evaluation_report(model: torch.nn.Module, train: sp.csr_matrix, test: sp.csr
     return {"n_users": len(task.users), "n_items": test.shape[1], "k": k,
             "evaluate_first_seconds": first, "evaluate_seconds": cached, "bare_topk_seconds": bare_seconds,
             "evaluate_over_bare": cached / bare_seconds}
+
+
+def siger_breakdown(model: Siger, data: TrainData, device: torch.device, repeats: int) -> dict:
+    """Milliseconds, forward + backward, of the parts of one SIGER batch: where the time above
+    the floor goes. Each part is timed alone on the first batch of an epoch's order."""
+    clock = Clock(device)
+    idx = torch.randperm(data.users.numel(), device=device)[:BATCH_SIZE]
+    users, pos = data.users[idx], data.items[idx]
+    neg = NegativeSampler(data.users, data.items, data.n_users, data.n_items).sample(users)
+    unique_users, unique_items = torch.unique(users), torch.unique(pos)
+    inputs = {m: model.semantic_input(m).detach().requires_grad_() for m in model.modalities}
+    d = model.config.embedding_dim
+    a, b = (torch.randn(len(unique_items), d, device=device, requires_grad=True) for _ in range(2))
+    parts = {
+        "behaviour_propagation (Eq 1-2)": lambda: sum(e.sum() for e in model.behaviour()),
+        "semantic_inputs (Eq 8-9)": lambda: sum(model.semantic_input(m).sum() for m in model.modalities),
+        "item_graph_propagations (Eq 10)": lambda: sum(model.propagate(m, x).sum() for m, x in inputs.items()),
+        "perturbed_propagations (Eq 12, 2 per modality)": lambda: sum(
+            model.propagate(m, x, perturbed=True).sum() for m, x in inputs.items() for _ in range(2)),
+        "one_info_nce_over_unique_items": lambda: info_nce(a, b, model.config.tau_p),
+        "whole_loss": lambda: model.loss(users, pos, neg)["loss"],
+    }
+
+    def run(part):
+        model.zero_grad(set_to_none=True)
+        part().backward()
+
+    out = {name: median_seconds(lambda: run(part), repeats, clock) * 1e3 for name, part in parts.items()}
+    out.update({"unique_users": int(unique_users.numel()), "unique_items": int(unique_items.numel()),
+                "info_nce_terms": _info_nce_terms(model)})
+    return out
+
+
+def _info_nce_terms(model: Siger) -> int:
+    """InfoNCE terms in one SIGER loss: Eq 13 per modality, Eq 14 users + items per modality
+    pair, Eq 16 users + items."""
+    c, k = model.config, len(model.modalities)
+    return (k if c.use_mp else 0) + ((k * (k - 1) + 2) if c.use_da else 0)
