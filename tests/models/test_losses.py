@@ -82,3 +82,26 @@ def test_fused_info_nce_values_and_gradients_match_autograd_cross_entropy():
 def test_fused_info_nce_does_not_overflow_at_a_tiny_temperature():
     a = torch.randn(30, 4)
     assert torch.isfinite(info_nce(a, a.flip(0), 1e-3))
+
+
+def test_squared_norms_of_rows_equals_the_gathered_sum_and_its_gradient():
+    from siger_kedro.models.losses import squared_norms_of_rows
+    torch.manual_seed(0)
+    table = torch.randn(7, 3, requires_grad=True)
+    rows = torch.tensor([0, 2, 2, 6, 0, 0])
+    got = squared_norms_of_rows(table, rows)
+    expected = table[rows].pow(2).sum()
+    assert torch.allclose(got, expected)
+    (g,) = torch.autograd.grad(got, table)
+    (e,) = torch.autograd.grad(expected, table)
+    assert torch.allclose(g, e)
+
+
+def test_batch_bpr_loss_scores_each_triple_once():
+    from siger_kedro.models.losses import batch_bpr_loss
+    torch.manual_seed(0)
+    users_e, items_e = torch.randn(4, 3), torch.randn(5, 3)
+    users, pos, neg = torch.tensor([0, 3, 3]), torch.tensor([1, 2, 4]), torch.tensor([0, 0, 1])
+    u = users_e[users]
+    expected = bpr_loss((u * items_e[pos]).sum(1), (u * items_e[neg]).sum(1))
+    assert torch.allclose(batch_bpr_loss(users_e, items_e, users, pos, neg), expected)

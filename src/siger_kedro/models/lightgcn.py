@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from .base import ModelInputs, embedding_table, split_users_items
-from .losses import bpr_loss, l2_penalty
+from .losses import batch_bpr_loss, squared_norms_of_rows
 from .propagation import lightgcn
 from .sparse import SparseOperator
 
@@ -37,13 +37,9 @@ class LightGCN(nn.Module):
 
     def loss(self, users, pos, neg) -> dict[str, torch.Tensor]:
         e0, e = self.propagate()
-        # Two gathers and a (2, batch) score matrix, not six row gathers or chunks: a gather's
-        # backward scatters into the whole table, a chunk's concatenates its pieces again.
-        items = torch.cat([pos, neg]) + self.n_users
-        u = e.index_select(0, users)
-        scores = (u * e.index_select(0, items).view(2, *u.shape)).sum(2)  # positives, negatives
-        bpr = bpr_loss(scores[0], scores[1])
-        reg = l2_penalty(e0.index_select(0, torch.cat([users, items])), triples=len(users))
+        pos, neg = pos + self.n_users, neg + self.n_users  # rows of e: users, then items
+        bpr = batch_bpr_loss(e, e, users, pos, neg)
+        reg = squared_norms_of_rows(e0, torch.cat([users, pos, neg])) / len(users)  # l2_penalty
         return {"bpr": bpr, "reg": reg, "loss": bpr + self.config.reg_weight * reg}
 
 

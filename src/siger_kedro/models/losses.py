@@ -10,10 +10,28 @@ def bpr_loss(pos_scores: torch.Tensor, neg_scores: torch.Tensor) -> torch.Tensor
     return F.softplus(neg_scores - pos_scores).mean()
 
 
-def l2_penalty(*embeddings: torch.Tensor, triples: int | None = None) -> torch.Tensor:
-    """Sum of squared entries of the batch's layer-0 embeddings, per training triple (by
-    default the rows of the first tensor; pass `triples` when the rows come in one tensor)."""
-    return sum(e.pow(2).sum() for e in embeddings) / (triples or embeddings[0].shape[0])
+def batch_bpr_loss(user_table: torch.Tensor, item_table: torch.Tensor, users: torch.Tensor,
+                   pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
+    """bpr_loss of the batch's triples, reading the rows with two gathers and scoring positives
+    and negatives as one (2, batch) product: separate gathers each scatter back into the whole
+    table, and chunks of one gather are concatenated again in the backward."""
+    u = user_table.index_select(0, users)
+    scores = (u * item_table.index_select(0, torch.cat([pos, neg])).view(2, *u.shape)).sum(2)
+    return bpr_loss(scores[0], scores[1])
+
+
+def l2_penalty(*embeddings: torch.Tensor) -> torch.Tensor:
+    """Sum of squared entries of the batch's layer-0 embeddings, per training triple."""
+    return sum(e.pow(2).sum() for e in embeddings) / embeddings[0].shape[0]
+
+
+def squared_norms_of_rows(table: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    """(table[rows] ** 2).sum() without the gather: each row's squared norm times how often
+    `rows` names it. One pass over the table instead of a gather and its scatter back (10% of a
+    LightGCN epoch on ML-100k); the propagation reads the whole table anyway, so this pass
+    never costs more than a fraction of it."""
+    counts = torch.bincount(rows, minlength=table.shape[0]).to(table.dtype)
+    return (table.square().sum(1) * counts).sum()
 
 
 class _BatchInfoNCE(torch.autograd.Function):

@@ -22,11 +22,12 @@ class _LayerMean(torch.autograd.Function):
 
 
 def _power_mean(matrix: torch.Tensor, x: torch.Tensor, layers: int) -> torch.Tensor:
-    total = x.clone()
+    weight = 1.0 / (layers + 1)  # applied as each layer is added: no pass of its own
+    total = x * weight
     for _ in range(layers):
         x = torch.sparse.mm(matrix, x)
-        total += x
-    return total.div_(layers + 1)
+        total.add_(x, alpha=weight)
+    return total
 
 
 def lightgcn(adjacency: SparseOperator, e: torch.Tensor, layers: int) -> torch.Tensor:

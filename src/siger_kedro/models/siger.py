@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .base import ModelInputs, embedding_table, split_users_items
-from .losses import anchor_info_nce, bpr_loss, info_nce, l2_penalty
+from .losses import anchor_info_nce, batch_bpr_loss, info_nce, squared_norms_of_rows
 from .propagation import last_layer, lightgcn
 from .sparse import SparseOperator
 
@@ -154,15 +154,12 @@ class Siger(nn.Module):
         positive items."""
         c = self.config
         r = self.forward()
-        u, i = r.user, r.item
-        # index_select, not x[idx]: its backward adds rows instead of sorting for index_put
-        items = torch.cat([pos, neg])
-        u, (p, n) = r.user.index_select(0, users), r.item.index_select(0, items).chunk(2)
         terms = {
-            "bpr": bpr_loss((u * p).sum(1), (u * n).sum(1)),
-            "reg": l2_penalty(self.user_embedding.index_select(0, users),
-                              *self.item_embedding.index_select(0, items).chunk(2)),
+            "bpr": batch_bpr_loss(r.user, r.item, users, pos, neg),
+            "reg": (squared_norms_of_rows(self.user_embedding, users)  # l2_penalty, without gathers
+                    + squared_norms_of_rows(self.item_embedding, torch.cat([pos, neg]))) / len(users),
         }
+        # below, index_select rather than x[idx]: its backward adds rows, x[idx]'s sorts them
         total = terms["bpr"] + c.lambda_r * terms["reg"]
         if not self.modalities:
             return {**terms, "loss": total}
