@@ -3,7 +3,7 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from siger_kedro.models.siger import Siger, SigerConfig, modulus_weights, perturb
+from siger_kedro.models.siger import Siger, SigerConfig, perturb
 from siger_kedro.models.sparse import SparseOperator
 
 N_USERS, N_ITEMS = 6, 5
@@ -26,8 +26,14 @@ def _model(config=SigerConfig(embedding_dim=4), modalities=("text", "image")):
 
 
 def test_modulus_weights_hand_computed():
-    e = torch.tensor([[3.0, 4.0], [0.0, 1.0], [0.0, 0.0]])  # norms 5, 1, 0
-    assert torch.allclose(modulus_weights(e).squeeze(1), torch.tensor([1.0, 0.2, 0.0]))
+    # norms 5, 1, 2.5, so w = 1, 0.2, 0.5: each row moves by eps * w
+    torch.manual_seed(0)
+    e = torch.tensor([[3.0, 4.0], [0.0, 1.0], [1.5, 2.0]])
+    moved = (perturb(e, 0.05, modulus_weighting=True) - e).norm(dim=1)
+    assert torch.allclose(moved, 0.05 * torch.tensor([1.0, 0.2, 0.5]), atol=1e-6)
+    # a zero row has w = 0 and stays put, whichever row it is shuffled with
+    e = torch.tensor([[3.0, 4.0], [0.0, 0.0]])
+    assert torch.equal(perturb(e, 0.05, modulus_weighting=True)[1], torch.zeros(2))
 
 
 @pytest.mark.parametrize("modulus", [True, False])
@@ -35,7 +41,7 @@ def test_perturbation_moves_each_row_by_epsilon_times_its_weight(modulus):
     torch.manual_seed(1)
     e = torch.randn(8, 4) * torch.arange(1, 9).unsqueeze(1)  # rows of different norms
     moved = (perturb(e, 0.05, modulus) - e).norm(dim=1)
-    expected = 0.05 * (modulus_weights(e).squeeze(1) if modulus else torch.ones(8))
+    expected = 0.05 * (e.norm(dim=1) / e.norm(dim=1).max() if modulus else torch.ones(8))
     assert torch.allclose(moved, expected, atol=1e-6)
 
 
@@ -82,3 +88,21 @@ def test_mismatched_modalities_are_rejected():
     with pytest.raises(ValueError, match="same modalities"):
         Siger(N_USERS, N_ITEMS, model.ui_adjacency, model.user_item, {"text": model.item_graphs["text"]},
               {"image": model.features["image"]})
+
+
+def test_weighted_perturbation_matches_autograd_of_eq_12_with_the_same_draws():
+    import torch.nn.functional as F
+
+    from siger_kedro.models.siger import _WeightedPerturbation
+    torch.manual_seed(3)
+    e = torch.randn(12, 5, dtype=torch.float64, requires_grad=True)
+    step = 0.1 * torch.sign(e.detach()) * F.normalize(torch.rand_like(e), dim=1)
+    perm = torch.randperm(12)
+    w = e.norm(dim=1, keepdim=True) / e.norm(dim=1).max()
+    reference = e + 0.1 * w * F.normalize(e + w * step, dim=1)[perm]
+    out = _WeightedPerturbation.apply(e, step, perm, 0.1)
+    assert torch.allclose(out, reference, atol=1e-14)
+    g = torch.randn_like(out)
+    (expected,) = torch.autograd.grad(reference, e, g)
+    (got,) = torch.autograd.grad(out, e, g)
+    assert torch.allclose(got, expected, atol=1e-12)
