@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from kedro.framework.startup import bootstrap_project
 
 from datagen import write_atomic
-from siger_kedro.cache import KeyStore, code_version, stable_hash
+from siger_kedro.cache import KeyStore, code_version, reached_modules, stable_hash
 from siger_kedro.cli import run
 
 # one output file per node: it is rewritten exactly when the node runs
@@ -75,6 +75,18 @@ def test_code_version_follows_project_imports():
 
     assert code_version("siger_kedro.pipelines.training.nodes") != code_version("siger_kedro.pipelines.features.nodes")
     assert training_nodes.__name__ == "siger_kedro.pipelines.training.nodes"
+
+
+def test_training_nodes_reach_every_model_module():
+    # a change to any model's code must invalidate cached training and comparison results
+    from siger_kedro.models.registry import MODELS
+
+    models = {module.__name__ for module, _ in MODELS.values()}
+    for nodes in ("siger_kedro.pipelines.training.nodes", "siger_kedro.pipelines.compare.nodes",
+                  "siger_kedro.pipelines.evaluation.nodes"):
+        reached = reached_modules(nodes)
+        assert models <= reached, sorted(models - reached)
+        assert {"siger_kedro.models.losses", "siger_kedro.models.propagation"} <= reached
 
 
 def test_key_store_needs_every_output_with_the_same_key(tmp_path):

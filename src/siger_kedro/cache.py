@@ -55,24 +55,32 @@ def _project_imports(module: str, source: str) -> set[str]:
     return found
 
 
-@lru_cache(maxsize=None)
-def code_version(module: str) -> str:
-    """Hash of the source of `module` and of every project module it reaches through imports."""
-    seen, todo, digest = set(), [module], hashlib.sha256()
+def _source_file(name: str) -> Path | None:
+    spec = _find(name)
+    return Path(spec.origin) if spec and spec.origin and spec.origin.endswith(".py") else None
+
+
+def reached_modules(module: str) -> set[str]:
+    """`module` and every project module it reaches through imports (written imports only: a
+    module loaded with importlib from a string is invisible here)."""
+    seen, todo = set(), [module]
     while todo:
         name = todo.pop()
         if name in seen:
             continue
         seen.add(name)
-        spec = _find(name)
-        if spec is None or spec.origin is None or not spec.origin.endswith(".py"):
-            continue
-        source = Path(spec.origin).read_text()
-        todo.extend(_project_imports(name, source))
-    for name in sorted(seen):
-        spec = _find(name)
-        if spec and spec.origin and spec.origin.endswith(".py"):
-            digest.update(name.encode() + Path(spec.origin).read_bytes())
+        source = _source_file(name)
+        if source is not None:
+            todo.extend(_project_imports(name, source.read_text()))
+    return {name for name in seen if _source_file(name) is not None}
+
+
+@lru_cache(maxsize=None)
+def code_version(module: str) -> str:
+    """Hash of the source of `module` and of every project module it reaches through imports."""
+    digest = hashlib.sha256()
+    for name in sorted(reached_modules(module)):
+        digest.update(name.encode() + _source_file(name).read_bytes())
     return digest.hexdigest()
 
 

@@ -6,34 +6,35 @@ with the defaults of its paper) and `build(inputs, config, device) -> model`.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 
 import torch
 from torch import nn
 
+# Imported by name, not through importlib: the stage cache follows a node's imports to hash the
+# code it runs, and would not see a model module loaded from a string.
+from . import bm3, damrs, freedom, lattice, lgmrec, lightgcn, mgcn, miggt, siger, slmrec, vbpr
 from .base import ModelInputs
 
-# name -> (module under siger_kedro.models, config class); Table 1's order, SIGER last.
-MODELS: dict[str, tuple[str, str]] = {
-    "lightgcn": ("lightgcn", "LightGCNConfig"),
-    "vbpr": ("vbpr", "VBPRConfig"),
-    "lattice": ("lattice", "LatticeConfig"),
-    "slmrec": ("slmrec", "SLMRecConfig"),
-    "freedom": ("freedom", "FreedomConfig"),
-    "bm3": ("bm3", "BM3Config"),
-    "mgcn": ("mgcn", "MGCNConfig"),
-    "lgmrec": ("lgmrec", "LGMRecConfig"),
-    "damrs": ("damrs", "DAMRSConfig"),
-    "miggt": ("miggt", "MIGGTConfig"),
-    "siger": ("siger", "SigerConfig"),
+# name -> (module, config class name); Table 1's order, SIGER last.
+MODELS = {
+    "lightgcn": (lightgcn, "LightGCNConfig"),
+    "vbpr": (vbpr, "VBPRConfig"),
+    "lattice": (lattice, "LatticeConfig"),
+    "slmrec": (slmrec, "SLMRecConfig"),
+    "freedom": (freedom, "FreedomConfig"),
+    "bm3": (bm3, "BM3Config"),
+    "mgcn": (mgcn, "MGCNConfig"),
+    "lgmrec": (lgmrec, "LGMRecConfig"),
+    "damrs": (damrs, "DAMRSConfig"),
+    "miggt": (miggt, "MIGGTConfig"),
+    "siger": (siger, "SigerConfig"),
 }
 
 
 def _spec(name: str):
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; known models: {', '.join(MODELS)}")
-    module_name, config_name = MODELS[name]
-    module = importlib.import_module(f"{__package__}.{module_name}")
+    module, config_name = MODELS[name]
     return module, getattr(module, config_name)
 
 
