@@ -118,9 +118,8 @@ class LGMRec(nn.Module):
         self.features = features  # frozen raw features (the reference freezes them)
         self.user_embedding = embedding_table(n_users, d)
         self.item_embedding = embedding_table(n_items, d)
-        xavier = lambda rows, cols: embedding_table(rows, cols)  # noqa: E731
-        self.projections = nn.ParameterDict({m: xavier(x.shape[1], d) for m, x in features.items()})
-        self.hyperedges = nn.ParameterDict({m: xavier(x.shape[1], config.hyper_num) for m, x in features.items()})
+        self.projections = nn.ParameterDict({m: embedding_table(x.shape[1], d) for m, x in features.items()})
+        self.hyperedges = nn.ParameterDict({m: embedding_table(x.shape[1], config.hyper_num) for m, x in features.items()})
 
     def _dependencies(self, logits: torch.Tensor) -> torch.Tensor:
         if self.training:
