@@ -8,12 +8,11 @@ build alone. No torch import: a worker starts in well under a second.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 
 import numpy as np
 
-from .memory import timed_with_peak
+from .memory import run_worker, timed_with_peak
 from .synthetic import interactions
 
 KNN_DIM = 384  # a MiniLM-sized text embedding
@@ -39,14 +38,7 @@ def _build(kind: str, size: int) -> dict:
 
 def measure(kind: str, sizes: list[int], timeout: float = 900) -> list[dict]:
     """One point per size, each from a fresh worker process, sorted by size."""
-    points = []
-    for size in sorted(sizes):
-        run = subprocess.run([sys.executable, "-m", __name__, kind, str(size)],
-                             capture_output=True, text=True, timeout=timeout)
-        if run.returncode != 0:
-            raise RuntimeError(f"{kind} graph at size {size} failed:\n{run.stderr[-2000:]}")
-        points.append(json.loads(run.stdout.strip().splitlines()[-1]))
-    return points
+    return [run_worker(__name__, [kind, str(size)], timeout) for size in sorted(sizes)]
 
 
 if __name__ == "__main__":

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from .memory import peak_rss_mb, timed_with_peak
+from .memory import peak_rss_mb, run_worker, timed_with_peak
 
 MODULE = "siger_kedro.bench.knn_recall"  # not __name__: that is "__main__" under -m
 CLUSTER_SIZE = 100
@@ -114,14 +113,6 @@ def _sweep_worker(n: int, dim: int, noise: float, k: int, nprobes: list[int], nl
             "exact_rows_seconds": exact_seconds, "sweep": sweep}
 
 
-def _run_worker(args: list[str], timeout: float) -> dict:
-    run = subprocess.run([sys.executable, "-m", MODULE, *args], capture_output=True, text=True,
-                         timeout=timeout)
-    if run.returncode != 0:
-        raise RuntimeError(f"worker {' '.join(args)} failed:\n{run.stderr[-2000:]}")
-    return json.loads(run.stdout.strip().splitlines()[-1])
-
-
 def _common(n: int, dim: int, noise: float, k: int, nlist: int | None) -> list[str]:
     out = ["--items", str(n), "--dim", str(dim), "--noise", repr(noise), "--k", str(k)]
     return out + (["--nlist", str(nlist)] if nlist is not None else [])
@@ -140,7 +131,7 @@ def measure(sizes: list[int], dim: int, noise: float, k: int, nprobes: list[int]
             point = {"items": n, "dim": dim, "noise": noise, "k": k, "exact": None, "faiss": []}
             exact = None
             if n <= exact_max:
-                point["exact"] = _run_worker(["--worker", "exact", *common, "--graph-out", str(exact_file)], timeout)
+                point["exact"] = run_worker(MODULE, ["--worker", "exact", *common, "--graph-out", str(exact_file)], timeout)
                 exact = sp.load_npz(exact_file)
                 log(f"{n:>9,} items  exact            {point['exact']['seconds']:8.1f} s "
                     f"{point['exact']['peak_rss_mb']:8.0f} MiB peak RSS")
@@ -151,7 +142,7 @@ def measure(sizes: list[int], dim: int, noise: float, k: int, nprobes: list[int]
             point["sample"] = {"rows": int(rows.size), "exact_rows_seconds": time.perf_counter() - start}
             del x
             for nprobe in nprobes:
-                f = _run_worker(["--worker", "faiss", *common, "--nprobe", str(nprobe),
+                f = run_worker(MODULE, ["--worker", "faiss", *common, "--nprobe", str(nprobe),
                                  "--graph-out", str(faiss_file)], timeout)
                 graph = sp.load_npz(faiss_file)
                 f["recall_sampled"] = knn_recall(graph[rows], exact_sample)
@@ -172,7 +163,7 @@ def sweep(sizes: list[int], dim: int, noise: float, k: int, nprobes: list[int], 
     """Sweep mode: one index per size, recall and search time of the sample rows per nprobe."""
     points = []
     for n in sorted(sizes):
-        w = _run_worker(["--worker", "sweep", *_common(n, dim, noise, k, nlist), "--sample", str(sample),
+        w = run_worker(MODULE, ["--worker", "sweep", *_common(n, dim, noise, k, nlist), "--sample", str(sample),
                          "--nprobe", *map(str, nprobes)], timeout)
         log(f"{n:>9,} items  faiss index (nlist {w['nlist']}) {w['index_seconds']:8.1f} s "
             f"{w['peak_rss_mb']:8.0f} MiB peak RSS")

@@ -2,7 +2,9 @@
 the graph-scaling workers import this and must start fast and small."""
 from __future__ import annotations
 
+import json
 import resource
+import subprocess
 import sys
 import time
 
@@ -54,3 +56,12 @@ def timed_with_peak(fn):
     peak = hwm_mb()
     return result, seconds, {"peak_rss_mb": peak, "peak_rss_growth_mb": max(peak - before, 0.0),
                              "peak_is_build_only": build_only}
+
+
+def run_worker(module: str, args: list[str], timeout: float) -> dict:
+    """`python -m module *args` in a fresh process (so that its peak RSS is its own build's),
+    and the JSON object on the last line it prints."""
+    run = subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, timeout=timeout)
+    if run.returncode != 0:
+        raise RuntimeError(f"{module} {' '.join(args)} failed:\n{run.stderr[-2000:]}")
+    return json.loads(run.stdout.strip().splitlines()[-1])
