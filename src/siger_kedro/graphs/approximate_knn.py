@@ -24,7 +24,7 @@ import math
 import numpy as np
 import scipy.sparse as sp
 
-from .knn import _scaled_rows
+from .knn import _scaled_rows, similarity_to_h
 from .topk import stack_rows, topk_rows
 
 # Rows per chunk are chosen so that a chunk holds about this many float32 numbers (64 MiB).
@@ -75,7 +75,7 @@ class FaissKnnIndex:
 
     def __init__(self, features, nlist: int | None = None, seed: int = 0):
         self._faiss = faiss = _import_faiss()
-        self.x, self.inv_norm = _scaled_rows_chunked(features)
+        self.x, self.inv_norm = _scaled_rows(features)
         n, dim = self.x.shape
         self.n = n
         self.nlist = default_nlist(n) if nlist is None else nlist
@@ -127,12 +127,8 @@ class FaissKnnIndex:
         local, pos = np.nonzero(found >= 0)  # -1: fewer candidates in the probed lists
         cols = found[local, pos]
         # The exact builder's formula, pair by pair: dot of the scaled rows, then the norms.
-        sim = np.einsum("ij,ij->i", self.x[rows[local]], self.x[cols])
-        sim *= self.inv_norm[rows[local]]
-        sim *= self.inv_norm[cols]
-        np.clip(sim, -1.0, 1.0, out=sim)
-        sim += 1.0
-        sim *= 0.5
+        sim = similarity_to_h(np.einsum("ij,ij->i", self.x[rows[local]], self.x[cols]),
+                              self.inv_norm[rows[local]], self.inv_norm[cols])
         block = sp.csr_matrix((sim, (local, cols)), shape=(rows.size, self.n), dtype=np.float32)
         return topk_rows(block, k)
 
@@ -150,7 +146,7 @@ def knn_rows(features, rows, k: int = 10, chunk_size: int | None = None) -> sp.c
     graph. Values agree with knn_graph's to float32 rounding (a different matrix-product shape)."""
     if int(k) != k or k < 1:
         raise ValueError(f"k must be a positive integer, got {k!r}")
-    x, inv_norm = _scaled_rows_chunked(features)
+    x, inv_norm = _scaled_rows(features)
     n = x.shape[0]
     rows = np.asarray(rows, dtype=np.int64)
     if rows.ndim != 1 or (rows.size and (rows.min() < 0 or rows.max() >= n)):
@@ -161,12 +157,7 @@ def knn_rows(features, rows, k: int = 10, chunk_size: int | None = None) -> sp.c
     found = []
     for start in range(0, n, chunk_size):
         stop = min(start + chunk_size, n)
-        sim = q @ x[start:stop].T
-        sim *= q_inv
-        sim *= inv_norm[None, start:stop]
-        np.clip(sim, -1.0, 1.0, out=sim)
-        sim += 1.0
-        sim *= 0.5
+        sim = similarity_to_h(q @ x[start:stop].T, q_inv, inv_norm[None, start:stop])
         top = topk_rows(sim, k).tocoo()
         found.append((top.row, top.col + start, top.data))
     r, c, v = (np.concatenate(parts) for parts in zip(*found)) if found else ([], [], [])
@@ -186,24 +177,3 @@ def knn_recall(approx, exact) -> float:
     a = sp.csr_matrix(approx, dtype=bool, copy=True)
     a.eliminate_zeros()
     return float(e.multiply(a).count_nonzero() / e.nnz)
-
-
-def _scaled_rows_chunked(features) -> tuple[np.ndarray, np.ndarray]:
-    """knn._scaled_rows one row block at a time (it works row by row, so the result is the same)
-    with its float64 temporaries bounded by the block rather than by the whole catalogue."""
-    if sp.issparse(features):
-        features = sp.csr_matrix(features)
-    else:
-        features = np.asarray(features)
-        if features.ndim != 2:
-            return _scaled_rows(features)  # its error message
-    n, dim = features.shape
-    step = max(1, _CHUNK_ELEMENTS // max(dim, 1))
-    if n <= step:
-        return _scaled_rows(features)
-    x = np.empty((n, dim), dtype=np.float32)
-    inv_norm = np.empty(n, dtype=np.float32)
-    for start in range(0, n, step):
-        stop = min(start + step, n)
-        x[start:stop], inv_norm[start:stop] = _scaled_rows(features[start:stop])
-    return x, inv_norm

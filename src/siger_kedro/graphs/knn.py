@@ -15,6 +15,8 @@ from .topk import stack_rows, topk_rows
 
 # Default chunk: about 2^25 similarities (128 MiB of float32) per block.
 _BLOCK_ELEMENTS = 1 << 25
+# Rows scaled at a time: about 2^24 features (128 MiB of float64 temporaries) per block.
+_SCALE_BLOCK_ELEMENTS = 1 << 24
 
 
 def knn_graph(features, k: int = 10, chunk_size: int | None = None) -> sp.csr_matrix:
@@ -37,30 +39,47 @@ def knn_graph(features, k: int = 10, chunk_size: int | None = None) -> sp.csr_ma
     blocks = []
     for start in range(0, n, chunk_size):
         stop = min(start + chunk_size, n)
-        # Dot products of the raw rows, normalised afterwards element by
-        # element: for small integer-valued (e.g. multi-hot) features the dots
-        # are exact, so ties are exact whatever the chunk size or BLAS kernel.
-        sim = x[start:stop] @ xt
-        sim *= inv_norm[start:stop, None]
-        sim *= inv_norm[None, :]
-        # Clip rounding overshoot so H stays within [0, 1].
-        np.clip(sim, -1.0, 1.0, out=sim)
-        sim += 1.0
-        sim *= 0.5
-        blocks.append(topk_rows(sim, k))
+        blocks.append(topk_rows(similarity_to_h(x[start:stop] @ xt, inv_norm[start:stop, None],
+                                                inv_norm[None, :]), k))
     return stack_rows(blocks, n)
 
 
+def similarity_to_h(dots: np.ndarray, inv_norm_a: np.ndarray, inv_norm_b: np.ndarray) -> np.ndarray:
+    """H = (1 + cos) / 2 from dot products of `_scaled_rows` rows and their inverse norms
+    (broadcast against `dots`), in place. The dots are of the raw rows, normalised afterwards
+    element by element: for small integer-valued (e.g. multi-hot) features they are exact, so
+    ties are exact whatever the chunk size, BLAS kernel or neighbour search."""
+    dots *= inv_norm_a
+    dots *= inv_norm_b
+    np.clip(dots, -1.0, 1.0, out=dots)  # rounding overshoot: H stays within [0, 1]
+    dots += 1.0
+    dots *= 0.5
+    return dots
+
+
 def _scaled_rows(features) -> tuple[np.ndarray, np.ndarray]:
-    """Validated float32 feature rows and their inverse norms (0 for zero rows)."""
+    """Validated float32 feature rows and their inverse norms (0 for zero rows), one row block
+    at a time: the float64 temporaries are bounded by the block, not by the catalogue."""
     if sp.issparse(features):
-        features = features.toarray()
-    x = np.asarray(features)
-    if x.ndim != 2:
-        raise ValueError(f"features must be a 2-D array, got {x.ndim}-D with shape {x.shape}")
-    if x.dtype.kind not in "biuf":
-        raise ValueError(f"features must be numeric, got dtype {x.dtype}")
-    x = x.astype(np.float64)
+        features = sp.csr_matrix(features)
+    else:
+        features = np.asarray(features)
+        if features.ndim != 2:
+            raise ValueError(f"features must be a 2-D array, got {features.ndim}-D with shape {features.shape}")
+    if features.dtype.kind not in "biuf":
+        raise ValueError(f"features must be numeric, got dtype {features.dtype}")
+    n, dim = features.shape
+    x = np.empty((n, dim), dtype=np.float32)
+    inv_norm = np.empty(n, dtype=np.float32)
+    step = max(1, _SCALE_BLOCK_ELEMENTS // max(dim, 1))
+    for start in range(0, n, step):
+        stop = min(start + step, n)
+        x[start:stop], inv_norm[start:stop] = _scaled_block(features[start:stop])
+    return x, inv_norm
+
+
+def _scaled_block(block) -> tuple[np.ndarray, np.ndarray]:
+    x = (block.toarray() if sp.issparse(block) else block).astype(np.float64)
     if not np.isfinite(x).all():
         raise ValueError("features contain NaN or infinite values")
     # Scale each row by a power of two near its max: exact (integer features
