@@ -19,10 +19,11 @@ NODE_OUTPUT = {
     "build_cooccurrence_graph": "05_model_input/tiny/cooccurrence.npz",
     "build_modality_graphs": "05_model_input/tiny/knn/genre.npz",
     "build_eisg": "05_model_input/tiny/eisg/genre.npz",
-    "train_siger": "06_models/tiny/siger_weights.pt",
-    "evaluate_model": "08_reporting/tiny/metrics.json",
-    "plot_training_curve": "08_reporting/tiny/training_curve.png",
+    "train.train_model": "06_models/tiny/siger/weights.pt",
+    "train.evaluate_model": "08_reporting/tiny/siger/metrics.json",
+    "train.plot_training_curve": "08_reporting/tiny/siger/training_curve.png",
 }
+MODEL_NODES = {"train.train_model", "train.evaluate_model", "train.plot_training_curve"}
 
 
 def _kedro_run(project, *params: str) -> set[str]:
@@ -41,11 +42,10 @@ def test_second_run_skips_everything_and_changes_rerun_only_downstream(kedro_pro
     assert _kedro_run(kedro_project) == set(NODE_OUTPUT)
     assert _kedro_run(kedro_project) == set()  # nothing changed: every node is a cache hit
     # a training parameter reuses ingestion, features and graphs
-    assert _kedro_run(kedro_project, "training.learning_rate=0.002") == {
-        "train_siger", "evaluate_model", "plot_training_curve"}
+    assert _kedro_run(kedro_project, "training.learning_rate=0.002") == MODEL_NODES
     # the kNN size rebuilds the modality graphs and everything downstream, not the features
     assert _kedro_run(kedro_project, "training.learning_rate=0.002", "graphs.knn_k=3") == {
-        "build_modality_graphs", "build_eisg", "train_siger", "evaluate_model", "plot_training_curve"}
+        "build_modality_graphs", "build_eisg", *MODEL_NODES}
     # touching the raw data invalidates everything
     inter = kedro_project / "data" / "01_raw" / "tiny" / "tiny.inter"
     inter.write_text(inter.read_text() + "u0\tm29\t5\t999\n")
@@ -63,30 +63,44 @@ def test_keys_are_logged_to_mlflow(kedro_project):
     runs = client.search_runs([client.get_experiment_by_name("siger_kedro").experiment_id],
                               order_by=["attributes.start_time DESC"])
     tags = runs[0].data.tags
-    assert tags["cache_hits"].split(",") == sorted(set(NODE_OUTPUT) - {
-        "train_siger", "evaluate_model", "plot_training_curve"})
-    assert tags["cache_key.train_siger"] != runs[1].data.tags["cache_key.train_siger"]
+    assert tags["cache_hits"].split(",") == sorted(set(NODE_OUTPUT) - MODEL_NODES)
+    assert tags["cache_key.train.train_model"] != runs[1].data.tags["cache_key.train.train_model"]
     assert tags["cache_key.build_eisg"] == runs[1].data.tags["cache_key.build_eisg"]
 
 
-def test_code_version_follows_project_imports():
-    # the training node depends on the model code, the features node does not
-    from siger_kedro.pipelines.training import nodes as training_nodes
+def test_a_node_is_keyed_on_its_own_model_code_only(kedro_project, monkeypatch):
+    from siger_kedro import cache
+    from siger_kedro.models.registry import MODELS, module_name
 
-    assert code_version("siger_kedro.pipelines.training.nodes") != code_version("siger_kedro.pipelines.features.nodes")
-    assert training_nodes.__name__ == "siger_kedro.pipelines.training.nodes"
+    # The template's nodes reach no model module through imports: the model comes from the settings.
+    reached = reached_modules("siger_kedro.pipelines.model.nodes") | reached_modules("siger_kedro.pipelines.compare.nodes")
+    assert not reached & {module_name(m) for m in MODELS}
+    assert {"siger_kedro.models.losses", "siger_kedro.training.trainer"} <= reached | reached_modules(module_name("siger"))
 
+    # Editing one model's module reruns that model's nodes only, in compare as in train.
+    write_atomic(kedro_project / "data" / "01_raw" / "tiny")
+    bootstrap_project(kedro_project)
+    compare = ["--pipeline", "compare", "--env", "test", "--params",
+               "dataset=tiny,compare.models=lightgcn vbpr,compare.seeds=[1],compare.budget=1"]
+    outputs = {m: kedro_project / "data" / "07_model_output" / "tiny" / "compare" / m / f
+               for m in ("lightgcn", "vbpr") for f in ("search.json",)}
 
-def test_training_nodes_reach_every_model_module():
-    # a change to any model's code must invalidate cached training and comparison results
-    from siger_kedro.models.registry import MODELS
+    def invoke(args):
+        stamps = {m: p.stat().st_mtime_ns if p.exists() else None for m, p in outputs.items()}
+        result = CliRunner().invoke(run, args, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return {m for m, p in outputs.items() if p.stat().st_mtime_ns != stamps[m]}
 
-    models = {module.__name__ for module, _ in MODELS.values()}
-    for nodes in ("siger_kedro.pipelines.training.nodes", "siger_kedro.pipelines.compare.nodes",
-                  "siger_kedro.pipelines.evaluation.nodes"):
-        reached = reached_modules(nodes)
-        assert models <= reached, sorted(models - reached)
-        assert {"siger_kedro.models.losses", "siger_kedro.models.propagation"} <= reached
+    assert invoke(compare) == {"lightgcn", "vbpr"}
+    assert _kedro_run(kedro_project) == MODEL_NODES  # the upstream stages are shared with compare
+    original = cache.code_version
+    edited = lambda name: "edited" if name == module_name("vbpr") else original(name)  # noqa: E731
+    monkeypatch.setattr(cache, "code_version", edited)
+    assert invoke(compare) == {"vbpr"}
+    assert _kedro_run(kedro_project) == set()  # SIGER's training is not vbpr's code
+    monkeypatch.setattr(cache, "code_version",
+                        lambda name: "edited" if name == module_name("siger") else original(name))
+    assert _kedro_run(kedro_project) == MODEL_NODES
 
 
 def test_key_store_needs_every_output_with_the_same_key(tmp_path):

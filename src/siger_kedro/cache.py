@@ -2,7 +2,9 @@
 the same inputs, parameters and code as now.
 
 A node's key hashes its name, the source of every project module its function depends on
-(followed through imports), the values of its parameters and the keys of its input datasets:
+(followed through imports; for a node that takes a model's settings, a parameter dict with a
+`model` entry, also the code of that model's module and no other model's), the values of its
+parameters and the keys of its input datasets:
 the producing node's key for intermediate data, the raw dataset's own fingerprint (file names,
 sizes and modification times) for raw data. Keys therefore change downstream of any change,
 and never depend on bytes another machine would compute. The key that produced each output
@@ -111,20 +113,31 @@ def _input_fingerprint(dataset: Any) -> str:
     return stable_hash(str(dataset))
 
 
+def _model_modules(value: Any) -> list[str]:
+    """The model module a settings dict names (`{"model": "freedom", ...}`), if it is one."""
+    if isinstance(value, dict) and isinstance(value.get("model"), str):
+        name = f"{PACKAGE}.models.{value['model']}"
+        if _source_file(name) is not None:
+            return [name]
+    return []
+
+
 def node_keys(nodes: Iterable[Any], catalog: Any) -> dict[str, str]:
     """Key of every node, in topological order (`nodes` as Kedro's Pipeline.nodes gives them)."""
     produced: dict[str, str] = {}
     keys: dict[str, str] = {}
     for node in nodes:
-        inputs = {}
+        inputs, code = {}, [code_version(node.func.__module__)]
         for name in node.inputs:
             if name in produced:
                 inputs[name] = produced[name]
             elif name.startswith("params:") or name == "parameters":
-                inputs[name] = stable_hash(catalog.load(name))
+                value = catalog.load(name)
+                inputs[name] = stable_hash(value)
+                code += [code_version(m) for m in _model_modules(value)]
             else:
                 inputs[name] = _input_fingerprint(catalog[name])
-        key = stable_hash([node.name, code_version(node.func.__module__), inputs])
+        key = stable_hash([node.name, code, inputs])
         keys[node.name] = key
         for out in node.outputs:
             produced[out] = stable_hash([key, out])

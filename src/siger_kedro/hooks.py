@@ -23,7 +23,7 @@ from kedro.framework.project import pipelines
 from .cache import KeyStore, node_keys, output_path
 
 DATASET_INFO = "int_dataset_info"
-FINAL_METRICS = "rpt_metrics"
+FINAL_METRICS = "train.metrics"  # the train pipeline model's valid_* and test_* scores
 PACKAGE_LOGGER = "siger_kedro"
 
 

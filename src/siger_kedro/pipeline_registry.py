@@ -1,22 +1,25 @@
-"""Registry: one key per stage, `train` (the whole DAG from raw data to the report),
-`compare` (every model of Table 1 from raw data to the comparison report) and `export_mmrec`
-(the prepared dataset with its features, in MMRec format)."""
+"""Registry: the stages, `train` (raw data to the trained `train.model`, its metrics, top-K
+list and curves), `compare` (every model of Table 1 from raw data to the comparison report)
+and `export_mmrec` (the prepared dataset with its features, in MMRec format)."""
 from kedro.pipeline import Pipeline
 
-from .pipelines import compare, evaluation, export_mmrec, features, graphs, ingest, training
+from .pipelines import compare, export_mmrec, features, graphs, ingest
+from .pipelines.model import model_pipeline
 
 
 def register_pipelines() -> dict[str, Pipeline]:
+    # The template for the model that `train.model` names; its settings are `train.settings`.
+    model = model_pipeline("train", settings="params:train.settings")
     stages = {
         "ingest": ingest.create_pipeline(),
         "features": features.create_pipeline(),
         "graphs": graphs.create_pipeline(),
-        "training": training.create_pipeline(),
-        "evaluation": evaluation.create_pipeline(),
+        "training": model.only_nodes_with_tags("training"),
+        "evaluation": model.only_nodes_with_tags("evaluation"),
     }
-    train = sum(stages.values(), Pipeline([]))
-    # Not part of `train`: exporting is an explicit request.
-    export = ingest.create_pipeline() + features.create_pipeline() + export_mmrec.create_pipeline()
     upstream = stages["ingest"] + stages["features"] + stages["graphs"]
+    train = upstream + model
+    # Not part of `train`: exporting is an explicit request.
+    export = stages["ingest"] + stages["features"] + export_mmrec.create_pipeline()
     return {**stages, "compare": upstream + compare.create_pipeline(), "export_mmrec": export,
             "train": train, "__default__": train}

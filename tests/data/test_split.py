@@ -3,7 +3,7 @@ import pytest
 
 from siger_kedro.data.split import mmrec_split, split_counts
 
-# Hand-computed (train, valid, test) per DESIGN §3:
+# Hand-computed (train, valid, test) per the split rule in docs/protocol.md:
 #   n=1  -> kept in train (our choice)             1 / 0 / 0
 #   n=2  -> n-2, 1, 1                               0 / 1 / 1
 #   n=5  -> n-2, 1, 1                               3 / 1 / 1

@@ -2,7 +2,13 @@
 import pytest
 import torch
 
-from siger_kedro.models.registry import MODELS, create_model, model_config
+import dataclasses
+from pathlib import Path
+
+import yaml
+
+from siger_kedro.models.base import Model, ModelModule
+from siger_kedro.models.registry import MODELS, config_class, create_model, model_config, model_module
 from siger_kedro.training.sampler import NegativeSampler
 from siger_kedro.training.trainer import epoch_batches
 from tiny import N_ITEMS, N_USERS, tiny_inputs
@@ -52,3 +58,21 @@ def test_unknown_model_and_hyperparameter_are_named():
         model_config("nope")
     with pytest.raises(ValueError, match=r"lightgcn has no hyper-parameter \['depth'\]"):
         model_config("lightgcn", {"depth": 2})
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_every_model_keeps_the_contract_and_one_set_of_defaults(name, project_root):
+    assert isinstance(model_module(name), ModelModule)
+    model, _ = _train(name, epochs=1)
+    assert isinstance(model, Model) and isinstance(model, torch.nn.Module)
+    # conf/base/parameters_models/<model>.yml states the dataclass's defaults, not other ones
+    block = yaml.safe_load((project_root / "conf" / "base" / "parameters_models" / f"{name}.yml").read_text())[name]
+    defaults = dataclasses.asdict(config_class(name)())
+    assert block["hyperparameters"] == defaults
+    assert set(block.get("grid") or {}) <= set(defaults)
+
+
+def test_models_are_found_without_a_list_to_edit():
+    assert MODELS[:2] == ("lightgcn", "vbpr") and MODELS[-1] == "siger" and len(MODELS) == 11
+    helpers = {p.stem for p in (Path(model_module("siger").__file__).parent).glob("*.py")} - set(MODELS)
+    assert {"base", "losses", "registry", "sparse", "propagation"} <= helpers

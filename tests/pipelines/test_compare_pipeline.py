@@ -22,6 +22,18 @@ def _run(project, **params):
         return session.run(pipeline_names=["compare"])
 
 
+def _cli(project, *params: str):
+    """`kedro run --pipeline compare --env test` as a user types it (cache and model selection)."""
+    from click.testing import CliRunner
+
+    from siger_kedro.cli import run
+
+    bootstrap_project(project)
+    result = CliRunner().invoke(run, ["--pipeline", "compare", "--env", "test", "--params",
+                                      ",".join(["dataset=tiny", *params])], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+
+
 def test_compare_reports_every_selected_model_with_nested_mlflow_runs(kedro_project):
     write_atomic(kedro_project / "data" / "01_raw" / "tiny")
     _run(kedro_project, compare={"models": MODELS})
@@ -51,6 +63,13 @@ def test_compare_reports_every_selected_model_with_nested_mlflow_runs(kedro_proj
     assert results["hyperparameters"] == search["best_hyperparameters"]
     # the first seed is the search's seed: its trial is reused, not trained again
     assert results["seeds"][0]["test_recall@20"] == best["test_recall@20"]
+    # the per-model template ran on the chosen setting: weights, scores, top-K, curve
+    for model in MODELS:
+        metrics = json.loads((kedro_project / "data" / "08_reporting" / "tiny" / "compare" / model / "metrics.json").read_text())
+        chosen = json.loads((out / model / "results.json").read_text())["seeds"][0]
+        assert metrics["test_recall@20"] == pytest.approx(chosen["test_recall@20"]), model
+        assert (out / model / "top_k.parquet").exists()
+        assert (kedro_project / "data" / "06_models" / "tiny" / "compare" / model / "weights.pt").exists()
 
     client = MlflowClient(tracking_uri=f"sqlite:///{kedro_project / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("siger_kedro")
@@ -68,12 +87,65 @@ def test_compare_reports_every_selected_model_with_nested_mlflow_runs(kedro_proj
     assert {"reporting/compare/table.csv", "reporting/compare/table.md", "reporting/compare/chart.png"} <= artifacts
 
 
-def test_models_left_out_of_compare_models_are_skipped_without_training():
-    from siger_kedro.pipelines.compare.nodes import compile_report, search_hyperparameters, train_seeds
+def test_model_selection_from_the_shell_trains_only_those_models(kedro_project):
+    from siger_kedro.pipelines.compare.nodes import compile_report, selected_models
 
-    compare = {"models": ["siger"], "seeds": [1], "budget": 1, "search_seed": 0}
-    skipped = search_hyperparameters(*[None] * 7, {}, {}, compare, {}, {}, model="vbpr")
-    assert skipped == {"model": "vbpr", "skipped": True}
-    assert train_seeds(*[None] * 7, skipped, compare, {}, {}, model="vbpr") == skipped
-    with pytest.raises(ValueError, match=r"compare.models \['siger'\] selects no trained model"):
-        compile_report({"name": "tiny"}, compare, vbpr=skipped)
+    assert selected_models({"models": "lightgcn siger"}) == selected_models({"models": "lightgcn+siger"}) \
+        == selected_models({"models": ["lightgcn", "siger"]}) == ["lightgcn", "siger"]
+    assert selected_models({"models": "all"}) == MODELS
+    with pytest.raises(ValueError, match=r"compare.models names \['nope'\]; known models: lightgcn"):
+        selected_models({"models": "lightgcn nope"})
+    with pytest.raises(ValueError, match=r"compare.models selects \['siger'\], which have no results yet"):
+        compile_report({"name": "tiny"}, {"models": ["siger"], "seeds": [1]}, siger=None)
+
+    write_atomic(kedro_project / "data" / "01_raw" / "tiny")
+    _cli(kedro_project, "compare.models=vbpr lightgcn", "compare.seeds=[1]", "compare.budget=1")
+    out = kedro_project / "data" / "07_model_output" / "tiny" / "compare"
+    assert sorted(p.name for p in out.iterdir()) == ["lightgcn", "vbpr"]
+    table = pd.read_csv(kedro_project / "data" / "08_reporting" / "tiny" / "compare" / "table.csv")
+    assert list(table["model"]) == ["vbpr", "lightgcn"]  # the selection's order, no improvement row
+
+
+def test_an_interrupted_grid_resumes_at_its_trial_and_matches_an_uninterrupted_run(kedro_project, monkeypatch):
+    import shutil
+
+    from siger_kedro.metrics import Evaluator
+    from siger_kedro.training import runs
+
+    params = ["compare.models=lightgcn", "compare.seeds=[1]", "compare.budget=3"]
+    write_atomic(kedro_project / "data" / "01_raw" / "tiny")
+    original_evaluate, original_fit, calls, trained = Evaluator.evaluate, runs.fit, {"n": 0}, []
+
+    def dies_in_trial_2(self, *args, **kwargs):  # trial 1: 4 epochs + its 2 scores; trial 2 dies in epoch 2
+        calls["n"] += 1
+        if calls["n"] == 8:
+            raise RuntimeError("killed")
+        return original_evaluate(self, *args, **kwargs)
+
+    def counted_fit(model, users, items, sampler, validate, config, *args):
+        trained.append(config.label)
+        return original_fit(model, users, items, sampler, validate, config, *args)
+
+    monkeypatch.setattr(runs, "fit", counted_fit)
+    monkeypatch.setattr(Evaluator, "evaluate", dies_in_trial_2)
+    with pytest.raises(RuntimeError, match="killed"):
+        _cli(kedro_project, *params)
+    assert trained == ["lightgcn trial 1/3", "lightgcn trial 2/3"]
+    assert len(list((kedro_project / "data" / "06_models" / "tiny" / "runs").glob("*/checkpoint.pt"))) == 1
+
+    monkeypatch.setattr(Evaluator, "evaluate", original_evaluate)
+    trained.clear()
+    _cli(kedro_project, *params)
+    assert trained == ["lightgcn trial 2/3", "lightgcn trial 3/3"]  # trial 1 reused, trial 2 resumed
+    out = kedro_project / "data" / "07_model_output" / "tiny" / "compare" / "lightgcn"
+    resumed = [json.loads((out / f).read_text()) for f in ("search.json", "results.json")]
+
+    shutil.rmtree(kedro_project / "data" / "06_models")
+    shutil.rmtree(kedro_project / "data" / "07_model_output")
+    _cli(kedro_project, *params)  # uninterrupted, from scratch
+    fresh = [json.loads((out / f).read_text()) for f in ("search.json", "results.json")]
+    drop = lambda r: {k: v for k, v in r.items() if k != "train_seconds"}  # noqa: E731
+    for a, b in zip(resumed, fresh):
+        a = {**a, **{k: [drop(r) for r in a[k]] for k in ("trials", "seeds") if k in a}}
+        b = {**b, **{k: [drop(r) for r in b[k]] for k in ("trials", "seeds") if k in b}}
+        assert a == b

@@ -16,7 +16,7 @@ def _train(project, dataset):
     data = project / "data"
     feats = {p.name: np.load(p) for p in (data / "04_feature" / dataset).iterdir()}
     info = json.loads((data / "02_intermediate" / dataset / "dataset_info.json").read_text())
-    metrics = json.loads((data / "08_reporting" / dataset / "metrics.json").read_text())
+    metrics = json.loads((data / "08_reporting" / dataset / "siger" / "metrics.json").read_text())
     return feats, info, metrics
 
 

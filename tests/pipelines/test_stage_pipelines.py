@@ -8,8 +8,9 @@ from kedro.runner import SequentialRunner
 
 from datagen import write_atomic, write_mmrec
 from siger_kedro.data.raw import read_raw_folder
-from siger_kedro.pipelines import evaluation, features, graphs, ingest, training
-from siger_kedro.training.checkpoint import Checkpointer
+from siger_kedro.pipelines import features, graphs, ingest
+from siger_kedro.pipelines.model import model_pipeline
+from siger_kedro.training.runs import RunStore
 
 PARAMS = {
     "params:ingest": {"split_seed": 7},
@@ -19,8 +20,8 @@ PARAMS = {
     "params:training": {
         "seed": 1, "device": "cpu", "epochs": 3, "batch_size": 64, "learning_rate": 0.01,
         "patience": 5, "valid_metric": "recall@10", "modalities": None,
-        "siger": {"embedding_dim": 8},
     },
+    "params:train.settings": {"model": "siger", "hyperparameters": {"embedding_dim": 8}},
     "params:evaluation": {"ks": [5, 10], "batch_size": 7, "mask_valid_in_test": True, "recommend_k": 3},
 }
 
@@ -68,17 +69,20 @@ def test_features_and_graphs_stages(atomic_raw):
     assert np.allclose(eisg.toarray(), 0.3 * cooc.toarray() + 0.7 * knn.toarray())
 
 
+UPSTREAM = ingest.create_pipeline() + features.create_pipeline() + graphs.create_pipeline()
+MODEL = model_pipeline("train", settings="params:train.settings")
+
+
 def test_training_and_evaluation_stages_on_mmrec_data(tmp_path):
     raw = read_raw_folder(write_mmrec(tmp_path / "mini"), "mini")
-    pipe = (ingest.create_pipeline() + features.create_pipeline() + graphs.create_pipeline()
-            + training.create_pipeline() + evaluation.create_pipeline())
-    c = _run(pipe, {"raw_dataset": raw, "mo_training_checkpoint": Checkpointer(tmp_path / "ckpt.pt")})
-    assert not (tmp_path / "ckpt.pt").exists()  # removed once training has finished
-    history, metrics = c.load("mo_training_history"), c.load("rpt_metrics")
+    c = _run(UPSTREAM + MODEL, {"raw_dataset": raw, "mo_training_runs": RunStore(tmp_path / "runs")})
+    [run] = list((tmp_path / "runs").iterdir())
+    assert sorted(p.name for p in run.iterdir()) == ["result.json", "weights.pt"]  # no checkpoint left
+    history, metrics = c.load("train.history"), c.load("train.metrics")
     assert [h["epoch"] for h in history] == [1, 2, 3]
-    assert set(c.load("mo_siger_weights")) >= {"user_embedding", "item_embedding", "gates.image.0.weight"}
+    assert set(c.load("train.weights")) >= {"user_embedding", "item_embedding", "gates.image.0.weight"}
     assert {"valid_recall@10", "test_ndcg@5", "test_map@10", "test_precision@5"} <= set(metrics)
-    top = c.load("mo_recommendations")
+    top = c.load("train.top_k")
     assert len(top) == 20 * 3 and top["rank"].tolist()[:3] == [1, 2, 3]
 
 
@@ -90,19 +94,17 @@ def test_item_without_training_interactions_is_ranked_but_has_no_edges(tmp_path)
     lines = [lines[0]] + [l.rsplit("\t", 1)[0] + "\t2" if l.split("\t")[1] == "15" else l for l in lines[1:]]
     inter.write_text("\n".join(lines) + "\n")
     raw = read_raw_folder(folder, "mini")
-    pipe = (ingest.create_pipeline() + features.create_pipeline() + graphs.create_pipeline()
-            + training.create_pipeline() + evaluation.create_pipeline())
-    c = _run(pipe, {"raw_dataset": raw, "mo_training_checkpoint": None})
+    c = _run(UPSTREAM + MODEL, {"raw_dataset": raw, "mo_training_runs": None})
     n_users = c.load("int_dataset_info")["n_users"]
     adj = c.load("mi_ui_adjacency")
     assert adj[n_users + 15].nnz == 0 and c.load("mi_cooccurrence_graph")[15].nnz == 0
-    assert np.isfinite(list(c.load("rpt_metrics").values())).all()
+    assert np.isfinite(list(c.load("train.metrics").values())).all()
 
 
 def test_training_node_in_two_processes(tmp_path):
     raw = read_raw_folder(write_mmrec(tmp_path / "mini"), "mini")
     training_params = {**PARAMS["params:training"], "processes": 2, "batch_size": 16}
-    pipe = ingest.create_pipeline() + features.create_pipeline() + graphs.create_pipeline() + training.create_pipeline()
-    c = _run(pipe, {"raw_dataset": raw, "mo_training_checkpoint": None, "params:training": training_params})
-    history = c.load("mo_training_history")
+    pipe = UPSTREAM + MODEL.only_nodes_with_tags("training")
+    c = _run(pipe, {"raw_dataset": raw, "mo_training_runs": None, "params:training": training_params})
+    history = c.load("train.history")
     assert [h["epoch"] for h in history] == [1, 2, 3] and all(np.isfinite(h["train_loss"]) for h in history)

@@ -31,15 +31,15 @@ def test_train_pipeline_on_atomic_data_records_an_mlflow_run(kedro_project):
     _run(kedro_project, "tiny")
 
     out = kedro_project / "data"
-    metrics = json.loads((out / "08_reporting" / "tiny" / "metrics.json").read_text())
+    metrics = json.loads((out / "08_reporting" / "tiny" / "siger" / "metrics.json").read_text())
     for split in ("valid", "test"):
         for k in (5, 10, 20):
             assert 0.0 <= metrics[f"{split}_recall@{k}"] <= 1.0
             assert 0.0 <= metrics[f"{split}_ndcg@{k}"] <= 1.0
     assert (out / "04_feature" / "tiny" / "text_feat.npy").exists()
     assert (out / "04_feature" / "tiny" / "genre_feat.npy").exists()
-    assert (out / "08_reporting" / "tiny" / "training_curve.png").stat().st_size > 0
-    top = pd.read_parquet(out / "07_model_output" / "tiny" / "top_k.parquet")
+    assert (out / "08_reporting" / "tiny" / "siger" / "training_curve.png").stat().st_size > 0
+    top = pd.read_parquet(out / "07_model_output" / "tiny" / "siger" / "top_k.parquet")
     assert set(top.columns) == {"user", "rank", "item", "score"}
     assert top["user"].str.startswith("u").all() and top["item"].str.startswith("m").all()
     assert top.groupby("user").size().eq(5).all()
@@ -52,7 +52,8 @@ def test_train_pipeline_on_atomic_data_records_an_mlflow_run(kedro_project):
     assert len(run.data.tags["dataset_fingerprint"]) == 16
     assert "git_commit" in run.data.tags
     assert run.data.metrics["test_recall_at_20"] == pytest.approx(metrics["test_recall@20"])
-    assert run.data.params["training.siger.embedding_dim"] == "8"
+    assert run.data.params["train.settings.model"] == "siger"
+    assert run.data.params["train.settings.hyperparameters.embedding_dim"] == "8"  # conf/test over conf/base
     history = client.get_metric_history(run.info.run_id, "epoch/valid_recall_at_20")
     assert [m.step for m in history] == list(range(1, len(history) + 1)) and len(history) >= 2
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "reporting")}
@@ -90,13 +91,12 @@ def test_interrupted_training_resumes_and_mlflow_records_it(kedro_project, monke
     monkeypatch.setattr(Evaluator, "evaluate", dies_in_epoch_3)
     with pytest.raises(Exception, match="killed"):
         _run(kedro_project, "tiny", pipeline="train")
-    checkpoint = kedro_project / "data" / "06_models" / "tiny" / "checkpoint.pt"
-    assert checkpoint.exists()
+    [checkpoint] = (kedro_project / "data" / "06_models" / "tiny" / "runs").glob("*/checkpoint.pt")
 
     monkeypatch.setattr(Evaluator, "evaluate", original)
     _run(kedro_project, "tiny", pipeline="train")
-    assert not checkpoint.exists()
-    history = json.loads((kedro_project / "data" / "06_models" / "tiny" / "training_history.json").read_text())
+    assert not checkpoint.exists() and (checkpoint.parent / "result.json").exists()
+    history = json.loads((kedro_project / "data" / "06_models" / "tiny" / "siger" / "training_history.json").read_text())
     assert [h["epoch"] for h in history] == [1, 2, 3, 4]
     client, runs = _runs(kedro_project)
     statuses = {r.info.status: r for r in runs}
@@ -123,3 +123,39 @@ def test_locked_mlflow_store_fails_fast_with_advice_and_writes_nothing(kedro_pro
     assert not (kedro_project / "data" / "02_intermediate").exists()  # no node ran
     with pytest.raises(TrackingStoreError, match="unreachable"):
         check_tracking_store("http://127.0.0.1:9", timeout=1)
+
+
+def test_train_trains_every_registered_model_through_the_same_nodes(kedro_project):
+    from click.testing import CliRunner
+
+    from siger_kedro.cli import run
+    from siger_kedro.models.registry import MODELS
+
+    write_atomic(kedro_project / "data" / "01_raw" / "tiny")
+    bootstrap_project(kedro_project)
+    for model in MODELS:
+        result = CliRunner().invoke(run, ["--pipeline", "train", "--env", "test", "--params",
+                                          f"dataset=tiny,train.model={model},training.epochs=2"],
+                                    catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        out = kedro_project / "data"
+        metrics = json.loads((out / "08_reporting" / "tiny" / model / "metrics.json").read_text())
+        assert 0 <= metrics["test_recall@20"] <= 1 and metrics["epochs_run"] == 2, model
+        assert (out / "06_models" / "tiny" / model / "weights.pt").stat().st_size > 0
+        assert (out / "08_reporting" / "tiny" / model / "training_curve.png").stat().st_size > 0
+        top = pd.read_parquet(out / "07_model_output" / "tiny" / model / "top_k.parquet")
+        assert top.groupby("user").size().eq(5).all()
+    client, runs = _runs(kedro_project)
+    assert len(runs) == len(MODELS) and {r.info.status for r in runs} == {"FINISHED"}
+    for r in runs:
+        model = r.data.params["train.settings.model"]
+        assert r.data.metrics["test_recall_at_20"] == pytest.approx(json.loads(
+            (kedro_project / "data" / "08_reporting" / "tiny" / model / "metrics.json").read_text())["test_recall@20"])
+        assert len(client.get_metric_history(r.info.run_id, "epoch/train_loss")) == 2
+    assert sorted(r.data.params["train.settings.model"] for r in runs) == sorted(MODELS)
+
+
+def test_unknown_model_is_named_with_the_known_ones(kedro_project):
+    write_atomic(kedro_project / "data" / "01_raw" / "tiny")
+    with pytest.raises(ValueError, match="train.model: unknown model 'nope'; known models: lightgcn, vbpr"):
+        _run(kedro_project, "tiny", pipeline="train", train={"model": "nope"})

@@ -1,4 +1,4 @@
-"""End-to-end benchmark: ingestion, graph builds, training epochs, evaluation (DESIGN.md §8).
+"""End-to-end benchmark: ingestion, graph builds, training epochs, evaluation (figures: docs/scaling.md).
 
     python -m siger_kedro.bench [--quick | --sizes-scale tiny|quick|full] [--out DIR]
                                 [--tracking-uri URI] [--device auto|cpu|cuda]

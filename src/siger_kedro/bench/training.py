@@ -1,4 +1,4 @@
-"""Training-epoch, propagation-floor and evaluation timings (DESIGN.md §8).
+"""Training-epoch, propagation-floor and evaluation timings (measured figures: docs/scaling.md).
 
 An epoch is split into the phases of `training.trainer.fit`'s batch loop. Its floor is the
 sparse propagations no implementation of the model can avoid, forward and backward, timed with

@@ -1,4 +1,4 @@
-"""Reader for one category `<Cat>` of the raw Amazon 2014 release (DESIGN §2), cleaned with
+"""Reader for one category `<Cat>` of the raw Amazon 2014 release (docs/data-formats.md), cleaned with
 MMRec's recipe: duplicates dropped, iterative k-core, text = title + brand + categories[0] +
 description.
 

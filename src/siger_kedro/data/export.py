@@ -1,4 +1,4 @@
-"""Writer for the MMRec format (DESIGN §2), the inverse of `mmrec.py`'s reader: a prepared
+"""Writer for the MMRec format (docs/data-formats.md), the inverse of `mmrec.py`'s reader: a prepared
 dataset exported here reads back with `read_raw_folder` + `prepare_interactions` unchanged."""
 from __future__ import annotations
 

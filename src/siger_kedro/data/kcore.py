@@ -1,4 +1,4 @@
-"""Iterative k-core filtering of an interaction list (MMRec's 5-core recipe, DESIGN §2)."""
+"""Iterative k-core filtering of an interaction list (MMRec's 5-core recipe, docs/data-formats.md)."""
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,4 @@
-"""Reader for the MicroLens release (DESIGN §2), cleaned like the Amazon sets (duplicates
+"""Reader for the MicroLens release (docs/data-formats.md), cleaned like the Amazon sets (duplicates
 dropped, iterative k-core).
 
 Files looked for in the folder (or passed explicitly):

@@ -1,4 +1,4 @@
-"""From a raw dataset to integer-indexed, split interactions (DESIGN §3)."""
+"""From a raw dataset to integer-indexed, split interactions (docs/data-formats.md; split rule: docs/protocol.md)."""
 from __future__ import annotations
 
 import hashlib

@@ -1,4 +1,4 @@
-"""MMRec's per-user random split (DESIGN §3), vectorised."""
+"""MMRec's per-user random split (docs/protocol.md), vectorised."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""Item image embeddings from a pretrained CNN, offline by default (DESIGN.md §6)."""
+"""Item image embeddings from a pretrained CNN, offline by default (docs/data-formats.md, "Features")."""
 from __future__ import annotations
 
 import importlib

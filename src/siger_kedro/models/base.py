@@ -1,4 +1,5 @@
-"""What every model receives and what the shared training loop asks of it.
+"""What every model receives and what the shared training loop asks of it (`Model`,
+`ModelModule`; docs/adding-a-model.md walks through adding one).
 
 A model is a `torch.nn.Module` with
 - `loss(users, pos, neg) -> {"loss": total, <term>: value, ...}` on a batch of training
@@ -13,6 +14,7 @@ shared graph helpers; a model constructor only receives them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import scipy.sparse as sp
@@ -59,3 +61,27 @@ def embedding_table(n: int, d: int) -> nn.Parameter:
 def require_modalities(model: str, features) -> None:
     if not features:
         raise ValueError(f"{model} needs at least one modality feature, the dataset has none")
+
+
+@runtime_checkable
+class Model(Protocol):
+    """What the training loop, the evaluator and the top-K writer call on a built model (an
+    `nn.Module`, so that its `parameters()` and `state_dict()` are trained and stored)."""
+
+    def loss(self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The batch's loss terms, the total under "loss"; every term is logged per epoch."""
+        ...
+
+    def embeddings(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(users x d, items x d): a user's score for an item is their dot product."""
+        ...
+
+
+@runtime_checkable
+class ModelModule(Protocol):
+    """What the registry asks of a model's module `siger_kedro/models/<name>.py`: `build`, its
+    `config` argument annotated with a frozen dataclass whose defaults are the model's
+    defaults (the registry reads the annotation to find it)."""
+
+    def build(self, inputs: ModelInputs, config: Any, device: torch.device) -> Model:
+        ...

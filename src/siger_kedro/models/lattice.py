@@ -7,7 +7,7 @@ Item graph (paper §3.1, as the authors' code and MMRec compute it), per modalit
   reach W_m through the kept similarities (the top-k selection itself is discrete).
 Modalities are weighted by α = softmax(learned logits) and
   Ã = (1 - λ) · norm(sum_m α_m S_m) + λ · sum_m α_m A_m,   λ = lambda_coeff = 0.9
-(DESIGN: 0.1 learned + 0.9 original). Item-graph convolution: h = Ã^L E_item (L = ii_layers
+(MMRec's default: 0.1 learned + 0.9 original). Item-graph convolution: h = Ã^L E_item (L = ii_layers
 = 1) on the layer-0 item ID embeddings; items = LightGCN item output (ui_layers = 2) + h/||h||;
 users = LightGCN user output. BPR plus ½ reg_weight ||·||² of the batch's final
 representations (MMRec's regulariser).

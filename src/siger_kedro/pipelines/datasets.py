@@ -3,6 +3,7 @@
 they are part of the Kedro layer; the library modules do not import Kedro."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from ..data.errors import DataFormatError
 from ..data.export import export_mmrec
 from ..data.raw import RawDataset, packaged_dataset_folder, read_raw_folder
 from ..storage import atomic_path, load_arrays, save_arrays
-from ..training.checkpoint import Checkpointer
+from ..training.runs import RunStore
 
 
 class RawRecsysDataset(AbstractDataset[None, RawDataset]):
@@ -143,24 +144,45 @@ class MmrecExportDataset(AbstractDataset[dict, RawDataset]):
         return {"path": str(self._path), "name": self._name}
 
 
-class CheckpointDataset(AbstractDataset[None, Checkpointer]):
-    """Hands the training node a `Checkpointer` for `filepath`: the node saves an epoch
-    checkpoint through it and resumes from it after an interruption."""
+class RunStoreDataset(AbstractDataset[None, RunStore]):
+    """Hands a training node the `RunStore` under `path`: per run key, the checkpoint of an
+    unfinished run (resumed after an interruption) and the result of a finished one."""
 
-    def __init__(self, filepath: str, metadata: dict | None = None):
-        self._location, self.metadata = Path(filepath), metadata  # not `_filepath`: no output
+    def __init__(self, path: str, metadata: dict | None = None):
+        self._location, self.metadata = Path(path), metadata  # not `_path`: not an output
 
-    def load(self) -> Checkpointer:
-        return Checkpointer(self._location)
+    def load(self) -> RunStore:
+        return RunStore(self._location)
 
     def save(self, data: None) -> None:
-        raise DatasetError("checkpoints are written by the training node through the Checkpointer")
+        raise DatasetError("training runs are written by the training nodes through the RunStore")
 
     def fingerprint(self) -> str:
-        return "checkpoint"  # where checkpoints go does not change what training computes
+        return "runs"  # where runs are kept does not change what training computes
 
     def _exists(self) -> bool:
         return True
 
     def _describe(self) -> dict[str, Any]:
-        return {"filepath": str(self._location)}
+        return {"path": str(self._location)}
+
+
+class OptionalJSONDataset(AbstractDataset[dict, dict | None]):
+    """A JSON file that may not exist yet (loads as None): a model's comparison results, which
+    the report reads for the models `compare.models` selects and ignores for the others."""
+
+    def __init__(self, filepath: str, metadata: dict | None = None):
+        self._filepath, self.metadata = Path(filepath), metadata
+
+    def load(self) -> dict | None:
+        return json.loads(self._filepath.read_text()) if self._filepath.is_file() else None
+
+    def save(self, data: dict) -> None:
+        with atomic_path(self._filepath) as tmp:
+            tmp.write_text(json.dumps(data, indent=2))
+
+    def _exists(self) -> bool:
+        return self._filepath.is_file()
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": str(self._filepath)}

@@ -1,11 +1,13 @@
-"""One training run of any registered model on the pipeline's stored data, and its scores.
+"""A dataset as models train on it (`Experiment`), and the scores of a trained model on it.
 
-Shared by the `train` pipeline (SIGER) and the `compare` pipeline (every model, every trial
-and seed), so that all models see the same data, graphs, sampler, early stopping and evaluator.
+Every pipeline that trains builds its Experiment here, so that all models see the same data,
+graphs and evaluator (training itself: `runs.train_model`).
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -14,11 +16,7 @@ import torch
 
 from ..metrics import Evaluator
 from ..models.base import ModelInputs
-from ..models.registry import create_model
-from .checkpoint import Checkpointer
 from .inputs import TEST, TRAIN, VALID, select_modalities, split_matrix
-from .sampler import NegativeSampler
-from .trainer import FitResult, SingleProcess, TrainConfig, fit
 
 
 @dataclass(frozen=True)
@@ -28,6 +26,21 @@ class Experiment:
     inputs: ModelInputs
     valid: sp.csr_matrix
     test: sp.csr_matrix
+
+    @cached_property
+    def digest(self) -> str:
+        """sha256 of every array a model or the evaluator reads: what a training run's key
+        says about its data."""
+        x = self.inputs
+        digest = hashlib.sha256(repr((x.n_users, x.n_items, x.modalities, sorted(x.eisg))).encode())
+        matrices = [x.train, x.ui_adjacency, x.user_item, *(x.eisg[m] for m in sorted(x.eisg)),
+                    *([x.cooccurrence] if x.cooccurrence is not None else []), self.valid, self.test]
+        for m in matrices:
+            for a in (m.indptr, m.indices, m.data):
+                digest.update(np.ascontiguousarray(a).tobytes())
+        for m in x.modalities:
+            digest.update(np.ascontiguousarray(x.features[m]).tobytes())
+        return digest.hexdigest()
 
 
 def experiment_from_arrays(
@@ -60,41 +73,6 @@ def experiment_from_arrays(
 
 def evaluator_for(experiment: Experiment, evaluation: dict, device: torch.device) -> Evaluator:
     return Evaluator(experiment.inputs.n_items, ks=evaluation["ks"], batch_size=evaluation["batch_size"], device=device)
-
-
-def training_run(
-    experiment: Experiment,
-    model_name: str,
-    hyperparameters: dict | None,
-    evaluation: dict,
-    device: torch.device,
-):
-    """Model, training pairs, sampler and validation function of one training process."""
-    model = create_model(model_name, experiment.inputs, hyperparameters, device)
-    users, items = (torch.as_tensor(a, device=device) for a in experiment.inputs.train_pairs())
-    evaluator = evaluator_for(experiment, evaluation, device)
-    task = evaluator.prepare(experiment.valid, [experiment.inputs.train])
-    sampler = NegativeSampler(users, items, experiment.inputs.n_users, experiment.inputs.n_items)
-    return model, users, items, sampler, lambda m: evaluator.evaluate(*m.embeddings(), task=task)
-
-
-def train_model(
-    experiment: Experiment,
-    model_name: str,
-    hyperparameters: dict | None,
-    config: TrainConfig,
-    evaluation: dict,
-    device: torch.device,
-    checkpoint: Checkpointer | None = None,
-    processes: SingleProcess | None = None,
-) -> tuple[torch.nn.Module, FitResult]:
-    """Train with early stopping on validation; the returned model holds the best weights."""
-    model, users, items, sampler, validate = training_run(experiment, model_name, hyperparameters, evaluation, device)
-    result = fit(model, users, items, sampler, validate, config, checkpoint, processes)
-    if result.best_state:
-        model.load_state_dict(result.best_state)
-    model.eval()
-    return model, result
 
 
 def score(model: torch.nn.Module, experiment: Experiment, evaluation: dict, device: torch.device) -> dict[str, float]:

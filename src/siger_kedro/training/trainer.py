@@ -43,6 +43,7 @@ class TrainConfig:
     patience: int = 20  # epochs without improvement of the validation metric
     valid_metric: str = "recall@20"
     show_progress: bool = True
+    label: str = "epochs"  # the progress bar's name, e.g. "freedom trial 3/8"
     seed: int = 0  # of the batch order
 
 
@@ -132,7 +133,7 @@ def fit(
         first = saved["epoch"] + 1
         logger.info("resuming training after epoch %d from %s", saved["epoch"], checkpoint.path,
                     extra={"tags": {"resumed_from_epoch": str(saved["epoch"])}})
-    bar = tqdm(range(first, config.epochs + 1), desc="epochs", unit="epoch", initial=first - 1,
+    bar = tqdm(range(first, config.epochs + 1), desc=config.label, unit="epoch", initial=first - 1,
                total=config.epochs, disable=not (config.show_progress and lead))
     for epoch in bar:
         model.train()

@@ -1,107 +1,115 @@
 """Per-model grid search on validation, the chosen setting trained with several seeds, and
-the Table-1 report. Nodes get the model name bound by `pipeline.py`."""
+the Table-1 report. Every training goes through `training.runs.train_model` with the shared
+run store: a trial finished before an interruption is not trained again, and the chosen
+setting's first seed (the search's own run) is reused by the template and the seeds."""
 from __future__ import annotations
 
 import dataclasses
 import logging
-import time
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-import torch
 
-from ...models.registry import model_config
+from ...models.registry import MODELS, model_config
 from ...reporting.comparison import bar_chart, improvement, markdown_table, summarize
-from ...training.experiment import experiment_from_arrays, score, train_model
+from ...training.runs import RunStore, TrainingResult, train_model
 from ...training.search import grid_trials
-from ...training.trainer import resolve_device, seed_everything
-from ..training.nodes import train_config
+from ..model.nodes import experiment, training_job
 from . import tracking
 
 logger = logging.getLogger(__name__)
 
 
-def _experiment(interactions, info, features, ui_adjacency, user_item, eisg, cooccurrence, training):
-    return experiment_from_arrays(interactions, info, features, ui_adjacency, user_item, eisg, cooccurrence,
-                                  modalities=training.get("modalities"))
+def selected_models(compare: dict) -> list[str]:
+    """`compare.models`: a list, or one string of names separated by spaces or '+' (Kedro's
+    --params splits on commas, so `--params "compare.models=lightgcn siger"` works from a shell);
+    null or "all" = every registered model."""
+    chosen = compare.get("models")
+    if chosen is None or chosen == "all":
+        return list(MODELS)
+    if isinstance(chosen, str):
+        chosen = chosen.replace("+", " ").split()
+    unknown = [m for m in chosen if m not in MODELS]
+    if unknown or not chosen:
+        raise ValueError(f"compare.models names {unknown or 'no model'}; known models: {', '.join(MODELS)}")
+    return list(dict.fromkeys(chosen))
 
 
-def _train(experiment, model: str, hyper: dict, seed: int, training: dict, evaluation: dict, run_name: str):
-    """One seeded training in its own nested MLflow run; returns the model and its record."""
-    config = dataclasses.replace(train_config(training), seed=seed, show_progress=False)
-    device = resolve_device(training["device"])
-    tags = {tracking.MODEL_TAG: model, "seed": str(seed)}
-    with tracking.child_run(run_name, {"hyperparameters": hyper, "seed": seed}, tags):
-        seed_everything(seed)
-        start = time.perf_counter()
-        trained, result = train_model(experiment, model, hyper, config, evaluation, device)
-        record = {"seed": seed, "best_epoch": result.best_epoch, "epochs_run": len(result.history),
-                  "train_seconds": time.perf_counter() - start}
-        record |= score(trained, experiment, evaluation, device)
+def _logged(job, store: RunStore, run_name: str, tags: dict[str, str]) -> tuple[TrainingResult, dict]:
+    """One training in its own nested MLflow run (epochs logged live, or after the fact when
+    the run is reused from the store); returns the result and its record."""
+    params = {"hyperparameters": job.hyperparameters, "seed": job.config.seed}
+    with tracking.child_run(run_name, params, tags):
+        result = train_model(job, store)
+        if result.reused:
+            tracking.set_tags({"reused_run": result.key})
+            tracking.log_history(result.history)
+        record = {"seed": job.config.seed, "best_epoch": result.best_epoch, "epochs_run": len(result.history),
+                  "train_seconds": float(sum(h["epoch_seconds"] for h in result.history)), **result.scores}
         tracking.log_metrics({k: v for k, v in record.items() if k != "seed"})
-    return record
+    return result, record
 
 
 def search_hyperparameters(
     interactions: pd.DataFrame, info: dict, features: dict[str, np.ndarray], ui_adjacency: sp.csr_matrix,
     user_item: sp.csr_matrix, eisg: dict[str, sp.csr_matrix], cooccurrence: sp.csr_matrix,
-    hyperparameters: dict | None, grid: dict | None, compare: dict, training: dict, evaluation: dict,
-    *, model: str,
-) -> dict:
+    settings: dict, compare: dict, training: dict, evaluation: dict, runs: RunStore,
+) -> tuple[dict, dict]:
     """Train every trial of the model's grid (up to `compare.budget`) with the first seed and
-    keep the one with the best validation metric; test scores are recorded, never used."""
-    if model not in compare["models"]:
-        return {"model": model, "skipped": True}
-    defaults = dataclasses.asdict(model_config(model, hyperparameters))
-    trials = grid_trials(defaults, grid or {}, compare["budget"], compare["search_seed"])
-    experiment = _experiment(interactions, info, features, ui_adjacency, user_item, eisg, cooccurrence, training)
+    keep the one with the best validation metric (test scores are recorded, never used).
+    Returns the search record and the model's settings with the chosen hyper-parameters and
+    the first seed, which the template trains (reusing the trial's run)."""
+    model = settings["model"]
+    defaults = dataclasses.asdict(model_config(model, settings.get("hyperparameters")))
+    trials = grid_trials(defaults, settings.get("grid") or {}, compare["budget"], compare["search_seed"])
+    data = experiment(interactions, info, features, ui_adjacency, user_item, eisg, cooccurrence, training)
+    seed = compare["seeds"][0]
     metric = f"valid_{training['valid_metric']}"
     records = []
     with tracking.model_run(model):
         for j, hyper in enumerate(trials):
-            record = _train(experiment, model, hyper, compare["seeds"][0], training, evaluation, f"{model}/trial-{j}")
+            job = training_job(data, {**settings, "hyperparameters": hyper}, training, evaluation,
+                               seed=seed, label=f"{model} trial {j + 1}/{len(trials)}")
+            _, record = _logged(job, runs, f"{model}/trial-{j}", {tracking.MODEL_TAG: model, "seed": str(seed)})
             records.append({"trial": j, "hyperparameters": hyper, **record})
             logger.info("%s trial %d/%d: %s %.4f", model, j + 1, len(trials), metric, record[metric])
         best = max(records, key=lambda r: r[metric])
         tracking.log_metrics({f"search_best_{metric}": best[metric], "search_trials": len(records)})
-    return {"model": model, "valid_metric": metric, "best_trial": best["trial"],
-            "best_hyperparameters": best["hyperparameters"], "trials": records}
+    own_training = {**(settings.get("training") or {}), "seed": seed}
+    chosen = {**settings, "hyperparameters": best["hyperparameters"], "training": own_training}
+    search = {"model": model, "valid_metric": metric, "best_trial": best["trial"],
+              "best_hyperparameters": best["hyperparameters"], "trials": records}
+    return search, chosen
 
 
 def train_seeds(
     interactions: pd.DataFrame, info: dict, features: dict[str, np.ndarray], ui_adjacency: sp.csr_matrix,
     user_item: sp.csr_matrix, eisg: dict[str, sp.csr_matrix], cooccurrence: sp.csr_matrix,
-    search: dict, compare: dict, training: dict, evaluation: dict, *, model: str,
+    settings: dict, compare: dict, training: dict, evaluation: dict, runs: RunStore,
 ) -> dict:
-    """The selected hyper-parameters trained once per seed; valid and test scores of each."""
-    if search.get("skipped"):
-        return {"model": model, "skipped": True}
-    experiment = _experiment(interactions, info, features, ui_adjacency, user_item, eisg, cooccurrence, training)
-    hyper = search["best_hyperparameters"]
-    chosen = search["trials"][search["best_trial"]]
-    runs = []
+    """The chosen setting trained once per seed; valid and test scores of each."""
+    model = settings["model"]
+    data = experiment(interactions, info, features, ui_adjacency, user_item, eisg, cooccurrence, training)
+    records = []
     with tracking.model_run(model):
         for seed in compare["seeds"]:
-            if seed == chosen["seed"]:  # the search already trained this (deterministic on the CPU)
-                record = {k: v for k, v in chosen.items() if k not in ("trial", "hyperparameters")}
-                tags = {tracking.MODEL_TAG: model, "seed": str(seed), "reused_from_trial": str(chosen["trial"])}
-                with tracking.child_run(f"{model}/seed-{seed}", {"hyperparameters": hyper, "seed": seed}, tags):
-                    tracking.log_metrics({k: v for k, v in record.items() if k != "seed"})
-            else:
-                record = _train(experiment, model, hyper, seed, training, evaluation, f"{model}/seed-{seed}")
-            runs.append(record)
-        summary = summarize([{"model": model, "seeds": runs}]).iloc[0].drop("model").to_dict()
-        tracking.log_metrics({k.replace(" ", "_").replace("@", "_at_"): v for k, v in summary.items()})
-    return {"model": model, "hyperparameters": hyper, "seeds": runs}
+            job = training_job(data, settings, training, evaluation, seed=seed, label=f"{model} seed {seed}")
+            _, record = _logged(job, runs, f"{model}/seed-{seed}", {tracking.MODEL_TAG: model, "seed": str(seed)})
+            records.append(record)
+        summary = summarize([{"model": model, "seeds": records}]).iloc[0].drop("model").to_dict()
+        tracking.log_metrics({k.replace(" ", "_"): v for k, v in summary.items()})
+    return {"model": model, "hyperparameters": settings["hyperparameters"], "seeds": records}
 
 
-def compile_report(info: dict, compare: dict, **results: dict) -> tuple[pd.DataFrame, str, object]:
+def compile_report(info: dict, compare: dict, **results: dict | None) -> tuple[pd.DataFrame, str, object]:
     """Table 1 for this dataset, in `compare.models` order: CSV rows, Markdown and a bar chart."""
-    done = [results[m] for m in compare["models"] if m in results and not results[m].get("skipped")]
-    if not done:
-        raise ValueError(f"compare.models {compare['models']} selects no trained model")
-    table = summarize(done)
+    chosen = selected_models(compare)
+    missing = [m for m in chosen if not results.get(m)]
+    if missing:
+        raise ValueError(f"compare.models selects {missing}, which have no results yet; run "
+                         "`kedro run --pipeline compare` (it trains the selected models)")
+    table = summarize([results[m] for m in chosen])
     n = len(compare["seeds"])
     title = f"{info['name']}: test scores, " + (f"mean ± std over {n} seeds" if n > 1 else "one seed")
     markdown, chart = markdown_table(table, title), bar_chart(table, title)

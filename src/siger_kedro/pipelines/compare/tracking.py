@@ -59,3 +59,17 @@ def child_run(name: str, params: dict, tags: dict[str, str]):
 def log_metrics(metrics: dict[str, float]) -> None:
     if mlflow.active_run() is not None:
         mlflow.log_metrics(mlflow_metrics(metrics))
+
+
+def set_tags(tags: dict[str, str]) -> None:
+    if mlflow.active_run() is not None:
+        mlflow.set_tags(tags)
+
+
+def log_history(history: list[dict]) -> None:
+    """A reused run's epochs, logged after the fact as `epoch/*` metrics with their step."""
+    if mlflow.active_run() is None:
+        return
+    for record in history:
+        mlflow.log_metrics(mlflow_metrics({f"epoch/{k}": v for k, v in record.items() if k != "epoch"}),
+                           step=int(record["epoch"]))

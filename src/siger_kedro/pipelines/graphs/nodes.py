@@ -1,4 +1,4 @@
-"""Graphs of DESIGN §4: user-item adjacency (Eq 1), co-occurrence (Eq 3-5), kNN (Eq 6), EISG (Eq 7)."""
+"""SIGER's graphs (docs/siger.md): user-item adjacency (Eq 1), co-occurrence (Eq 3-5), kNN (Eq 6), EISG (Eq 7)."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,0 @@
-"""The evaluation stage."""
-from .pipeline import create_pipeline
-
-__all__ = ["create_pipeline"]

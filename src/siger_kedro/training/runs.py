@@ -1,0 +1,162 @@
+"""The one way to train a model: `train_model(job, store) -> TrainingResult`.
+
+Every pipeline trains through it (the `train` pipeline's model, each search trial and each
+seed of `compare`), so every model gets the same sampler, early stopping, evaluator, per-epoch
+checkpoints and resume, data-parallel processes, live per-epoch metrics (log records the MLflow
+hook forwards), divergence errors and progress bars.
+
+A run is identified by its key: the data (`Experiment.digest`), the model, the code of its
+module and of training, its hyper-parameters, the training settings, the number of processes
+and the device type. A `RunStore` keeps, per key, the checkpoint of an unfinished run and the
+result of a finished one, so an interrupted run resumes after its last epoch and a finished
+one is never trained twice (a search trial that `compare` later trains as its chosen setting,
+a grid that was interrupted half-way).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from ..cache import code_version, stable_hash
+from ..models.registry import create_model, model_config, module_name
+from ..storage import atomic_path
+from .checkpoint import Checkpointer
+from .distributed import fit_parallel
+from .experiment import Experiment, evaluator_for, score
+from .sampler import NegativeSampler
+from .trainer import TrainConfig, fit, resolve_device, seed_everything
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainingJob:
+    """What to train: a model with its hyper-parameters on an experiment. Picklable, so that
+    data-parallel worker processes receive it."""
+
+    experiment: Experiment
+    model: str
+    hyperparameters: dict
+    config: TrainConfig
+    evaluation: dict
+    device: str = "cpu"
+    processes: int = 1
+
+    def key(self) -> str:
+        config = {k: v for k, v in dataclasses.asdict(self.config).items() if k not in ("show_progress", "label")}
+        return stable_hash([
+            self.experiment.digest, self.model, code_version(module_name(self.model)), code_version(__name__),
+            dataclasses.asdict(model_config(self.model, self.hyperparameters)), config,
+            {k: self.evaluation[k] for k in ("ks", "mask_valid_in_test")},
+            self.processes, resolve_device(self.device).type,
+        ])[:16]
+
+
+@dataclass
+class TrainingResult:
+    weights: dict[str, torch.Tensor]  # the best epoch's state_dict, on the CPU
+    history: list[dict[str, float]]  # one record per epoch: losses, valid metrics, seconds
+    best_epoch: int
+    scores: dict[str, float]  # valid_* and test_* of the best weights
+    key: str = ""
+    reused: bool = False  # loaded from the store, not trained by this call
+
+
+class RunStore:
+    """Per run key, under `root`: `checkpoint.pt` while the run trains, then `weights.pt` and
+    `result.json` (written last: a result without it is unfinished)."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    def checkpointer(self, key: str) -> Checkpointer:
+        return Checkpointer(self.root / key / "checkpoint.pt", key)
+
+    def load(self, key: str) -> TrainingResult | None:
+        folder = self.root / key
+        if not (folder / "result.json").is_file():
+            return None
+        try:
+            record = json.loads((folder / "result.json").read_text())
+            weights = torch.load(folder / "weights.pt", map_location="cpu", weights_only=True)
+        except (OSError, ValueError, RuntimeError) as exc:  # damaged: train again
+            logger.warning("%s: unreadable finished run (%s); it is trained again", folder, exc)
+            return None
+        return TrainingResult(weights=weights, key=key, reused=True, **record)
+
+    def save(self, result: TrainingResult) -> None:
+        folder = self.root / result.key
+        with atomic_path(folder / "weights.pt") as tmp:
+            torch.save(result.weights, tmp)
+        record = {"history": result.history, "best_epoch": result.best_epoch, "scores": result.scores}
+        with atomic_path(folder / "result.json") as tmp:
+            tmp.write_text(json.dumps(record, indent=1))
+
+    def forget(self, key: str) -> None:
+        shutil.rmtree(self.root / key, ignore_errors=True)
+
+
+def _process_setup(job: TrainingJob, checkpoint: Checkpointer | None, rank: int = 0):
+    """Model, training pairs, sampler, validation and checkpoint of one training process."""
+    device = resolve_device(job.device)
+    if device.type == "cuda" and rank:
+        device = torch.device("cuda", rank)  # one GPU per process
+    experiment = job.experiment
+    model = create_model(job.model, experiment.inputs, job.hyperparameters, device)
+    users, items = (torch.as_tensor(a, device=device) for a in experiment.inputs.train_pairs())
+    evaluator = evaluator_for(experiment, job.evaluation, device)
+    task = evaluator.prepare(experiment.valid, [experiment.inputs.train])
+    sampler = NegativeSampler(users, items, experiment.inputs.n_users, experiment.inputs.n_items)
+    return model, users, items, sampler, _Validate(evaluator, task), checkpoint
+
+
+class _Validate:
+    """Validation metrics of a model's current embeddings (a class, not a closure: it crosses
+    into worker processes with the rest of the setup)."""
+
+    def __init__(self, evaluator, task):
+        self.evaluator, self.task = evaluator, task
+
+    def __call__(self, model) -> dict[str, float]:
+        return self.evaluator.evaluate(*model.embeddings(), task=self.task)
+
+
+def train_model(job: TrainingJob, store: RunStore | None = None) -> TrainingResult:
+    """Train `job` with early stopping on validation (or load its finished run from `store`)."""
+    if job.processes < 1 or int(job.processes) != job.processes:
+        raise ValueError(f"training.processes must be a positive integer, got {job.processes!r}")
+    if job.config.epochs < 1 or int(job.config.epochs) != job.config.epochs:
+        raise ValueError(f"training.epochs must be a positive integer, got {job.config.epochs!r}")
+    key = job.key()
+    if store is not None:
+        found = store.load(key)
+        if found is not None:
+            logger.info("%s: reusing the finished run %s (same data, code and settings)", job.model, key)
+            return found
+    checkpoint = store.checkpointer(key) if store is not None else None
+    if job.processes == 1:
+        seed_everything(job.config.seed)
+        model, users, items, sampler, validate, checkpoint = _process_setup(job, checkpoint)
+        fitted = fit(model, users, items, sampler, validate, job.config, checkpoint)
+    else:
+        fitted, in_sync = fit_parallel(job.processes, _process_setup, (job, checkpoint), job.config, job.config.seed)
+        if not in_sync:
+            raise RuntimeError(f"the {job.processes} training processes ended with different parameters")
+        for record in fitted.history:  # the workers' epochs, reported to the run after the fact
+            logger.info("epoch %d of %d processes", record["epoch"], job.processes, extra={
+                "metrics": {f"epoch/{k}": v for k, v in record.items() if k != "epoch"}, "step": record["epoch"]})
+        model = create_model(job.model, job.experiment.inputs, job.hyperparameters, resolve_device(job.device))
+    model.load_state_dict(fitted.best_state)
+    model.eval()
+    scores = score(model, job.experiment, job.evaluation, resolve_device(job.device))
+    result = TrainingResult(weights=fitted.best_state, history=fitted.history, best_epoch=fitted.best_epoch,
+                            scores=scores, key=key)
+    if store is not None:
+        store.save(result)
+    return result
