@@ -21,6 +21,7 @@ from kedro.framework.hooks import hook_impl
 from kedro.framework.project import pipelines
 
 from .cache import KeyStore, node_keys, output_path
+from .reporting.mlflow_names import mlflow_metrics
 
 DATASET_INFO = "int_dataset_info"
 FINAL_METRICS = "train.metrics"  # the train pipeline model's valid_* and test_* scores
@@ -42,11 +43,6 @@ def git_commit(path: str | Path) -> str:
 def cache_store(project_path: str | Path) -> KeyStore:
     """The stage cache's key store: which node key wrote each output file."""
     return KeyStore(Path(project_path) / "data" / ".cache_keys.json")
-
-
-def mlflow_metrics(metrics: dict[str, float]) -> dict[str, float]:
-    """MLflow metric names cannot contain '@': recall@20 is logged as recall_at_20."""
-    return {k.replace("@", "_at_"): float(v) for k, v in metrics.items()}
 
 
 class TrackingStoreError(RuntimeError):

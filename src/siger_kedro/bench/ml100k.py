@@ -8,8 +8,9 @@ import scipy.sparse as sp
 
 from ..data.prepare import align_items, prepare_interactions
 from ..data.raw import packaged_dataset_folder, read_raw_folder
+from ..data.split import TEST, TRAIN
 from ..features.multi_hot import multi_hot
-from ..training.inputs import TEST, TRAIN, split_matrix
+from ..graphs.normalize import split_matrix
 from .training import TrainData
 
 TEXT_DIM = 384  # all-MiniLM-L6-v2's width; random rows stand in for the encoded titles

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import json
-import re
 import time
 from pathlib import Path
+
+from ..reporting.mlflow_names import mlflow_key
 
 # (JSON path of a series, its x label) for the plot; each series is a list of {"size", "seconds"}.
 SERIES = {
@@ -26,7 +27,7 @@ def flatten(tree, prefix: str = "") -> dict[str, float]:
             key = "size" if "size" in point else "processes"  # what the series varies
             out.update(flatten({k: v for k, v in point.items() if k != key}, f"{prefix}{point[key]}."))
     elif isinstance(tree, (int, float)):  # bools included: logged as 0/1
-        out[re.sub(r"[^\w\-. /]", "_", prefix[:-1].replace("@", "_at_"))] = float(tree)
+        out[mlflow_key(prefix[:-1])] = float(tree)
     return out
 
 

@@ -32,7 +32,7 @@ import pandas as pd
 
 from .errors import DataFormatError
 from .kcore import dedup_kcore
-from .raw import RawDataset
+from .dataset import RawDataset
 
 logger = logging.getLogger(__name__)
 

@@ -117,7 +117,7 @@ def read_mmrec_inter(path: Path) -> pd.DataFrame:
 
 def read_feature_files(folder: Path) -> dict[str, np.ndarray]:
     """Every `<modality>_feat.npy` in `folder`, keyed by modality and sorted by name.
-    Arrays are returned as stored; `features.validate.validate_features` checks them."""
+    Arrays are returned as stored; `validate.validate_features` checks them."""
     features = {}
     for path in sorted(folder.glob("*" + FEATURE_SUFFIX)):
         try:

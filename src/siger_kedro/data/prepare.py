@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataFormatError
-from .raw import RawDataset
+from .dataset import RawDataset
 from .split import TEST, TRAIN, VALID, mmrec_split
 
 logger = logging.getLogger(__name__)

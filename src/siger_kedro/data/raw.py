@@ -2,40 +2,21 @@
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..features.validate import validate_features
+from .amazon import read_amazon
 from .atomic import is_typed_header, read_atomic_inter, read_atomic_items
+from .dataset import RawDataset
 from .errors import DataFormatError
+from .microlens import read_microlens
 from .mmrec import read_feature_files, read_id_mapping, read_mmrec_inter
+from .validate import validate_features
 
 # Datasets shipped inside installed wheels: name -> (package, folder inside the package).
 PACKAGED = {"ml-100k": ("recbole", "dataset_example/ml-100k")}
-
-
-@dataclass
-class RawDataset:
-    """One dataset as found on disk, before re-indexing and splitting.
-
-    `interactions` has `user`, `item` (strings for atomic, ints for MMRec), float `timestamp`
-    (NaN if absent) and, for MMRec, the int8 `split` from x_label. `items` is the atomic `.item`
-    table (column `item` + metadata). `features` maps modality -> float32 array from
-    `<modality>_feat.npy`. `user_ids`/`item_ids` are MMRec's mapping files as
-    `[original, user]` / `[original, item]` when present.
-    """
-
-    name: str
-    source: str
-    format: str  # "mmrec" | "atomic" | "amazon" | "microlens"
-    interactions: pd.DataFrame
-    items: pd.DataFrame | None = None
-    features: dict[str, np.ndarray] = field(default_factory=dict)
-    user_ids: pd.DataFrame | None = None
-    item_ids: pd.DataFrame | None = None
 
 
 def _header(path: Path) -> list[str]:
@@ -49,9 +30,6 @@ def _header(path: Path) -> list[str]:
 def _raw_release(folder: Path, name: str, kcore: int) -> RawDataset | None:
     """An Amazon 2014 category (`reviews_<Cat>_5.json.gz` or `ratings_<Cat>.csv`) or MicroLens
     (`*pairs*.csv`) folder, k-core filtered; None when the folder holds neither."""
-    from .amazon import read_amazon  # these readers build RawDataset: import them late
-    from .microlens import read_microlens
-
     for pattern, prefix, suffix in (("reviews_*_5.json.gz", "reviews_", "_5.json.gz"),
                                     ("ratings_*.csv", "ratings_", ".csv")):
         found = sorted(folder.glob(pattern))

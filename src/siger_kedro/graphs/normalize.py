@@ -25,6 +25,13 @@ def interaction_matrix(users, items, n_users: int, n_items: int) -> sp.csr_matri
     return r
 
 
+def split_matrix(interactions, split: int, n_users: int, n_items: int) -> sp.csr_matrix:
+    """Binary users x items matrix of the rows of `interactions` (columns user, item, split)
+    in one split (`data.split`: TRAIN, VALID, TEST)."""
+    rows = interactions[interactions["split"] == split]
+    return interaction_matrix(rows["user"].to_numpy(), rows["item"].to_numpy(), n_users, n_items)
+
+
 def normalize_square(m) -> sp.csr_matrix:
     """D^-1/2 M D^-1/2 with D the ROW sums of M (SIGER Eq 5).
 

@@ -15,7 +15,8 @@ from kedro.io import AbstractDataset, DatasetError
 from ..cache import folder_fingerprint, stable_hash
 from ..data.errors import DataFormatError
 from ..data.export import export_mmrec
-from ..data.raw import RawDataset, packaged_dataset_folder, read_raw_folder
+from ..data.dataset import RawDataset
+from ..data.raw import packaged_dataset_folder, read_raw_folder
 from ..storage import atomic_path, load_arrays, save_arrays
 from ..training.runs import RunStore
 

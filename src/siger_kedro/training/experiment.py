@@ -14,9 +14,10 @@ import pandas as pd
 import scipy.sparse as sp
 import torch
 
+from ..data.split import TEST, TRAIN, VALID
+from ..graphs.normalize import split_matrix
 from ..metrics import Evaluator
 from ..models.base import ModelInputs
-from .inputs import TEST, TRAIN, VALID, select_modalities, split_matrix
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,16 @@ class Experiment:
         for m in x.modalities:
             digest.update(np.ascontiguousarray(x.features[m]).tobytes())
         return digest.hexdigest()
+
+
+def select_modalities(available: list[str], wanted: list[str] | None) -> list[str]:
+    """`wanted` (None = all) checked against what the features stage produced."""
+    if wanted is None:
+        return sorted(available)
+    missing = sorted(set(wanted) - set(available))
+    if missing:
+        raise ValueError(f"training.modalities asks for {missing}, but the dataset has {sorted(available)}")
+    return sorted(wanted)
 
 
 def experiment_from_arrays(

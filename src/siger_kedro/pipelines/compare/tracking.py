@@ -7,7 +7,7 @@ from contextlib import contextmanager, nullcontext
 
 import mlflow
 
-from ...hooks import mlflow_metrics
+from ...reporting.mlflow_names import mlflow_metrics
 
 MODEL_TAG = "compare_model"
 

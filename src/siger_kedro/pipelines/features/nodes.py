@@ -6,11 +6,11 @@ import logging
 import numpy as np
 import pandas as pd
 
-from ...data.raw import RawDataset
+from ...data.dataset import RawDataset
 from ...features.image import encode_images
 from ...features.multi_hot import multi_hot
 from ...features.text import encode_texts, item_texts
-from ...features.validate import validate_features
+from ...data.validate import validate_features
 
 logger = logging.getLogger(__name__)
 

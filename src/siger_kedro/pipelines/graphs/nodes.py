@@ -8,8 +8,8 @@ import scipy.sparse as sp
 from ...graphs.cooccurrence import cooccurrence_graph
 from ...graphs.approximate_knn import faiss_knn_graph
 from ...graphs.knn import knn_graph
-from ...graphs.normalize import mix_graphs, normalize_bipartite, normalize_square, ui_adjacency
-from ...training.inputs import TRAIN, split_matrix
+from ...data.split import TRAIN
+from ...graphs.normalize import mix_graphs, normalize_bipartite, normalize_square, split_matrix, ui_adjacency
 
 
 def build_interaction_graphs(interactions: pd.DataFrame, info: dict) -> tuple[sp.csr_matrix, sp.csr_matrix]:

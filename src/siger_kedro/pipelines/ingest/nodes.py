@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ...data.prepare import align_items, prepare_interactions
-from ...data.raw import RawDataset
+from ...data.dataset import RawDataset
 
 
 def prepare_dataset(raw: RawDataset, params: dict) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, dict]:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..data.errors import DataFormatError
+from .errors import DataFormatError
 
 
 def validate_features(

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from siger_kedro.data.errors import DataFormatError
-from siger_kedro.features.validate import validate_features
+from siger_kedro.data.validate import validate_features
 
 
 def test_casts_to_float32_and_sorts():
