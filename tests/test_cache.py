@@ -1,14 +1,12 @@
 """Stage caching: `kedro run` skips nodes whose outputs are still valid, and only those."""
 from __future__ import annotations
 
-import json
 
-import pytest
 from click.testing import CliRunner
 from kedro.framework.startup import bootstrap_project
 
 from datagen import write_atomic
-from siger_kedro.cache import KeyStore, code_version, reached_modules, stable_hash
+from siger_kedro.cache import KeyStore, reached_modules, stable_hash
 from siger_kedro.cli import run
 
 # one output file per node: it is rewritten exactly when the node runs
@@ -19,6 +17,7 @@ NODE_OUTPUT = {
     "build_cooccurrence_graph": "05_model_input/tiny/cooccurrence.npz",
     "build_modality_graphs": "05_model_input/tiny/knn/genre.npz",
     "build_eisg": "05_model_input/tiny/eisg/genre.npz",
+    "build_consistent_knn_graphs": "05_model_input/tiny/consistent_knn/genre.npz",
     "train.train_model": "06_models/tiny/siger/weights.pt",
     "train.evaluate_model": "08_reporting/tiny/siger/metrics.json",
     "train.plot_training_curve": "08_reporting/tiny/siger/training_curve.png",
@@ -45,7 +44,7 @@ def test_second_run_skips_everything_and_changes_rerun_only_downstream(kedro_pro
     assert _kedro_run(kedro_project, "training.learning_rate=0.002") == MODEL_NODES
     # the kNN size rebuilds the modality graphs and everything downstream, not the features
     assert _kedro_run(kedro_project, "training.learning_rate=0.002", "graphs.knn_k=3") == {
-        "build_modality_graphs", "build_eisg", *MODEL_NODES}
+        "build_modality_graphs", "build_consistent_knn_graphs", "build_eisg", *MODEL_NODES}
     # touching the raw data invalidates everything
     inter = kedro_project / "data" / "01_raw" / "tiny" / "tiny.inter"
     inter.write_text(inter.read_text() + "u0\tm29\t5\t999\n")

@@ -3,12 +3,12 @@ import math
 import pytest
 import scipy.sparse as sp
 import torch
+from tiny import tiny_inputs
 
 from siger_kedro.graphs.normalize import ui_adjacency
 from siger_kedro.models.base import ModelInputs
 from siger_kedro.models.bm3 import BM3, BM3Config, build, cosine_alignment
 from siger_kedro.models.sparse import SparseOperator
-from tiny import tiny_inputs
 
 
 def test_cosine_alignment_hand_computed_and_stops_target_gradient():

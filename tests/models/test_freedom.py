@@ -2,7 +2,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
+from tiny import N_ITEMS, N_USERS, tiny_inputs
 
+from siger_kedro.graphs.knn import knn_graph
 from siger_kedro.graphs.normalize import ui_adjacency
 from siger_kedro.models.freedom import (
     FreedomConfig,
@@ -15,7 +17,6 @@ from siger_kedro.models.freedom import (
     pruned_adjacency,
 )
 from siger_kedro.models.losses import bpr_loss
-from tiny import N_ITEMS, N_USERS, tiny_inputs
 
 R = sp.csr_matrix(np.array([[1, 1, 0], [0, 1, 1]], dtype=np.float32))  # d_u = (2, 2), d_i = (1, 2, 1)
 
@@ -79,7 +80,8 @@ def test_modality_weights_generalise_the_paper_mix():
 def test_frozen_item_graph_mixes_normalised_binary_knn_graphs():
     image = np.array([[1, 0], [0.9, 0.1], [0, 1]], dtype=np.float32)  # neighbours {0,1} {0,1} {1,2}
     text = np.array([[0, 1], [1, 0], [1, 0.1]], dtype=np.float32)  # neighbours {0,2} {1,2} {1,2}
-    g = frozen_item_graph({"image": image, "text": text}, {"image": 0.1, "text": 0.9}, k=2).toarray()
+    knn = {"image": knn_graph(image, k=2), "text": knn_graph(text, k=2)}
+    g = frozen_item_graph(knn, {"image": 0.1, "text": 0.9}).toarray()
     # each binary row has k = 2 ones, so every normalised entry is 1/2
     expected = 0.1 * np.array([[0.5, 0.5, 0], [0.5, 0.5, 0], [0, 0.5, 0.5]]) + 0.9 * np.array(
         [[0.5, 0, 0.5], [0, 0.5, 0.5], [0, 0.5, 0.5]]

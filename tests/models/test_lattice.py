@@ -2,7 +2,9 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from tiny import N_ITEMS, N_USERS, tiny_inputs
 
+from siger_kedro.graphs.knn import knn_graph, normalized_cosine_graph
 from siger_kedro.models.lattice import (
     LatticeConfig,
     build,
@@ -10,10 +12,8 @@ from siger_kedro.models.lattice import (
     knn_indices,
     knn_similarities,
     normalized_mix,
-    original_graph,
 )
 from siger_kedro.models.losses import bpr_loss, l2_penalty
-from tiny import N_ITEMS, N_USERS, tiny_inputs
 
 
 def _dense(idx, values, n):
@@ -69,7 +69,7 @@ def test_chunked_top_k_equals_unchunked():
 def test_original_graph_weights_by_clamped_cosine_hand_computed():
     # cos(0,1) = 0.7071; item 2 is dissimilar to both: its best other neighbour has cos < 0
     x = np.array([[1.0, 0.0], [1.0, 1.0], [-1.0, 0.1]], dtype=np.float32)
-    g = original_graph(x, k=2).toarray()
+    g = normalized_cosine_graph(knn_graph(x, k=2)).toarray()
     c = 1 / np.sqrt(2)
     expected = np.array([[1 / (1 + c), c / (1 + c), 0], [c / (1 + c), 1 / (1 + c), 0], [0, 0, 1]])
     np.testing.assert_allclose(g, expected, rtol=1e-5)

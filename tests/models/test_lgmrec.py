@@ -3,11 +3,16 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from tiny import N_ITEMS, N_USERS, tiny_inputs
 
-from siger_kedro.models.lgmrec import LGMRecConfig, build, hypergraph_propagation, info_nce_all_negatives
+from siger_kedro.models.lgmrec import (
+    LGMRecConfig,
+    build,
+    hypergraph_propagation,
+    info_nce_all_negatives,
+)
 from siger_kedro.models.losses import info_nce, l2_penalty
 from siger_kedro.models.propagation import lightgcn
-from tiny import N_ITEMS, N_USERS, tiny_inputs
 
 H_ITEMS = torch.tensor([[1.0, 0.0], [0.5, 0.5], [0.0, 1.0]])  # 3 items x 2 hyperedges
 H_USERS = torch.tensor([[1.0, 0.0], [0.25, 0.75]])  # 2 users x 2 hyperedges

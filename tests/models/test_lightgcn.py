@@ -1,9 +1,8 @@
 import torch
 import torch.nn.functional as F
+from tiny import N_USERS, tiny_inputs
 
 from siger_kedro.models.lightgcn import LightGCNConfig, build
-
-from tiny import N_USERS, tiny_inputs
 
 
 def test_loss_is_bpr_on_the_layer_mean_plus_l2_of_layer_0_rows():

@@ -3,11 +3,12 @@ import math
 import numpy as np
 import pytest
 import torch
+from tiny import N_ITEMS, N_USERS, tiny_inputs
 from torch import nn
 
+from siger_kedro.graphs.knn import knn_graph, normalized_cosine_graph
 from siger_kedro.models.losses import info_nce, l2_penalty
-from siger_kedro.models.mgcn import MGCNConfig, behaviour_aware_fusion, build, cosine_knn_graph, purify
-from tiny import N_ITEMS, N_USERS, tiny_inputs
+from siger_kedro.models.mgcn import MGCNConfig, behaviour_aware_fusion, build, purify
 
 
 def _model(**hyper):
@@ -19,7 +20,7 @@ def _model(**hyper):
 def test_item_graph_is_cosine_weighted_topk_with_row_degree_normalisation():
     # cos(0,1) = cos(1,2) = 1/√2, cos(0,2) = 0 (dropped), item 3 is opposite to all others.
     x = np.array([[1.0, 0.0], [1.0, 1.0], [0.0, 1.0], [-1.0, -1.0]], dtype=np.float32)
-    g = cosine_knn_graph(x, k=3).toarray()
+    g = normalized_cosine_graph(knn_graph(x, k=3)).toarray()
     a = 1 / math.sqrt(2)  # S = [[1,a,0,0],[a,1,a,0],[0,a,1,0],[0,0,0,1]], D = rows sums
     expected = np.array([
         [1 / (1 + a), a / math.sqrt((1 + a) * (1 + 2 * a)), 0, 0],

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
+from tiny import N_ITEMS, N_USERS, tiny_inputs
 
 from siger_kedro.models.miggt import (
-    MIGGT,
     MIGGTConfig,
     _EdgeDropoutAdjacency,
     build,
@@ -15,7 +15,6 @@ from siger_kedro.models.miggt import (
     sampled_attention,
     self_loop_adjacency,
 )
-from tiny import N_ITEMS, N_USERS, tiny_inputs
 
 R = sp.csr_matrix(np.array([[1, 0], [1, 1]], dtype=np.float32))  # 2 users x 2 items
 # nodes u0 u1 i0 i1; with self loops the degrees are 2, 3, 3, 2

@@ -1,17 +1,22 @@
 """Every registered model: builds from its defaults, scores every user x item, and learns."""
-import pytest
-import torch
-
 import dataclasses
 from pathlib import Path
 
+import pytest
+import torch
 import yaml
+from tiny import N_ITEMS, N_USERS, tiny_inputs
 
 from siger_kedro.models.base import Model, ModelModule
-from siger_kedro.models.registry import MODELS, config_class, create_model, model_config, model_module
+from siger_kedro.models.registry import (
+    MODELS,
+    config_class,
+    create_model,
+    model_config,
+    model_module,
+)
 from siger_kedro.training.sampler import NegativeSampler
 from siger_kedro.training.trainer import epoch_batches
-from tiny import N_ITEMS, N_USERS, tiny_inputs
 
 
 def _train(name, epochs=2, **hyper):

@@ -2,16 +2,20 @@ import pytest
 import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
+from tiny import tiny_inputs
 
 from siger_kedro.graphs.normalize import ui_adjacency
 from siger_kedro.models.base import ModelInputs
 from siger_kedro.models.losses import info_nce
 from siger_kedro.models.propagation import lightgcn
 from siger_kedro.models.slmrec import (
-    SLMRecConfig, build, fac_dims, propagate_with_dropout, source_masks,
+    SLMRecConfig,
+    build,
+    fac_dims,
+    propagate_with_dropout,
+    source_masks,
 )
 from siger_kedro.models.sparse import SparseOperator
-from tiny import tiny_inputs
 
 CPU = torch.device("cpu")
 

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from tiny import N_ITEMS, N_USERS, tiny_inputs
 
 from siger_kedro.models.vbpr import VBPR, VBPRConfig, build
-from tiny import N_ITEMS, N_USERS, tiny_inputs
 
 
 def _model(d=4, reg_weight=0.0):

@@ -4,7 +4,12 @@ import scipy.sparse as sp
 
 from siger_kedro.graphs.cooccurrence import cooccurrence_graph
 from siger_kedro.graphs.knn import knn_graph
-from siger_kedro.graphs.normalize import mix_graphs, normalize_bipartite, normalize_square, ui_adjacency
+from siger_kedro.graphs.normalize import (
+    mix_graphs,
+    normalize_bipartite,
+    normalize_square,
+    ui_adjacency,
+)
 from siger_kedro.models.base import ModelInputs
 
 N_USERS, N_ITEMS = 12, 10
@@ -20,8 +25,9 @@ def tiny_inputs(seed: int = 0, modalities=("image", "text")) -> ModelInputs:
     features = {m: rng.normal(size=(N_ITEMS, 6 + 2 * j)).astype(np.float32) for j, m in enumerate(modalities)}
     users, items = train.nonzero()
     cooc = normalize_square(cooccurrence_graph(users, items, N_USERS, N_ITEMS, k=3))
-    eisg = {m: mix_graphs(cooc, normalize_square(knn_graph(x, k=4)), 0.3) for m, x in features.items()}
+    knn = {m: knn_graph(x, k=4) for m, x in features.items()}
+    eisg = {m: mix_graphs(cooc, normalize_square(g), 0.3) for m, g in knn.items()}
     return ModelInputs(
         n_users=N_USERS, n_items=N_ITEMS, train=train, ui_adjacency=ui_adjacency(train),
-        user_item=normalize_bipartite(train), features=features, eisg=eisg, cooccurrence=cooc,
+        user_item=normalize_bipartite(train), features=features, eisg=eisg, cooccurrence=cooc, knn=knn,
     )

@@ -5,7 +5,6 @@ import torch
 from kedro.io import DatasetError
 
 from datagen import write_mmrec
-from siger_kedro.data.errors import DataFormatError
 from siger_kedro.pipelines.datasets import ArrayFolderDataset, RawRecsysDataset, SparseMatrixDataset, TorchStateDataset
 
 

@@ -8,6 +8,8 @@ from kedro.runner import SequentialRunner
 
 from datagen import write_atomic, write_mmrec
 from siger_kedro.data.raw import read_raw_folder
+from siger_kedro.graphs.consistent_knn import consistent_knn_graphs
+from siger_kedro.graphs.normalize import normalize_square
 from siger_kedro.pipelines import features, graphs, ingest
 from siger_kedro.pipelines.model import model_pipeline
 from siger_kedro.training.runs import RunStore
@@ -64,9 +66,12 @@ def test_features_and_graphs_stages(atomic_raw):
     assert adj.shape == (n, n) and (adj != adj.T).nnz == 0
     cooc, knn = c.load("mi_cooccurrence_graph"), c.load("mi_modality_graphs")["genre"]
     assert np.diff(cooc.indptr).max() <= 3 and cooc.diagonal().sum() == 0
-    assert (np.diff(knn.indptr) == 4).all()
+    assert (np.diff(knn.indptr) == 4).all() and (knn.data > 0).all() and (knn.data <= 1).all()  # H, unnormalised
     eisg = c.load("mi_eisg")["genre"]
-    assert np.allclose(eisg.toarray(), 0.3 * cooc.toarray() + 0.7 * knn.toarray())
+    assert np.allclose(eisg.toarray(), 0.3 * cooc.toarray() + 0.7 * normalize_square(knn).toarray())
+    # DA-MRS's denoised graph, built once here for every trial and seed
+    denoised = c.load("mi_consistent_knn")["genre"]
+    assert (denoised != consistent_knn_graphs(feats, k=4)["genre"]).nnz == 0 and denoised.nnz > 0
 
 
 UPSTREAM = ingest.create_pipeline() + features.create_pipeline() + graphs.create_pipeline()

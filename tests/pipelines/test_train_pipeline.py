@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 
-import mlflow
 import pandas as pd
 import pytest
 from kedro.framework.session import KedroSession

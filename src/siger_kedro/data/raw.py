@@ -4,8 +4,6 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 
 from .amazon import read_amazon
 from .atomic import is_typed_header, read_atomic_inter, read_atomic_items

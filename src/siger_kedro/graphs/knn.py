@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from .normalize import normalize_square
 from .topk import stack_rows, topk_rows
 
 # Default chunk: about 2^25 similarities (128 MiB of float32) per block.
@@ -92,9 +93,27 @@ def _scaled_block(block) -> tuple[np.ndarray, np.ndarray]:
     return x, inv_norm.astype(np.float32)
 
 
-def binary_knn_graph(features, k: int = 10, chunk_size: int | None = None) -> sp.csr_matrix:
-    """The same top-k neighbours with every kept edge set to 1 (the kNN graphs of LATTICE,
-    FREEDOM and their successors, which weight neighbours only through normalisation)."""
-    g = knn_graph(features, k=k, chunk_size=chunk_size)
+def nearest(graph: sp.csr_matrix, k: int) -> sp.csr_matrix:
+    """Each row's k largest entries of a stored top-K graph (ties to the lower id, as when it
+    was built): for k <= K exactly the graph `knn_graph` would build with k, without the
+    features. How models take their kNN graphs from the graphs stage's."""
+    return topk_rows(graph, k)
+
+
+def binary(graph: sp.csr_matrix) -> sp.csr_matrix:
+    """The same edges, each set to 1 (FREEDOM's and DA-MRS's graphs, which weight neighbours
+    only through normalisation)."""
+    g = sp.csr_matrix(graph, copy=True)
     g.data[:] = 1.0
     return g
+
+
+def normalized_cosine_graph(graph: sp.csr_matrix) -> sp.csr_matrix:
+    """From a (1 + cos) / 2 kNN graph, edges weighted by the cosine, then D^-1/2 S D^-1/2 with
+    D the row sums (the item graphs of MGCN and LATTICE). Edges with cos <= 0 are dropped:
+    they would make degrees non-positive; with non-negative CNN features and sentence
+    embeddings a top-k cosine is positive anyway."""
+    g = sp.csr_matrix(graph, dtype=np.float32, copy=True)
+    g.data = np.clip(2.0 * g.data - 1.0, 0.0, None).astype(np.float32)
+    g.eliminate_zeros()
+    return normalize_square(g)

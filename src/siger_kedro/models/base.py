@@ -8,11 +8,13 @@ A model is a `torch.nn.Module` with
 - optionally `start_epoch(epoch)`, called before each epoch's first batch (FREEDOM re-prunes
   its user-item graph there, LATTICE rebuilds its learned item graph).
 
-Graphs are computed by the pipeline's graph stage or by a model's `build` function from the
-shared graph helpers; a model constructor only receives them.
+Graphs are computed once per dataset and setting by the pipeline's graphs stage and reach a
+model's `build` in `ModelInputs`; a model derives its own variant from them (binary,
+cosine-weighted, fewer neighbours), and a model constructor only receives the result.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -20,6 +22,11 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from torch import nn
+
+from ..graphs.consistent_knn import consistent_knn_graphs
+from ..graphs.knn import knn_graph, nearest
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,10 @@ class ModelInputs:
     features: dict[str, np.ndarray] = field(default_factory=dict)  # raw item features per modality
     eisg: dict[str, sp.csr_matrix] = field(default_factory=dict)  # SIGER's item graphs (Eq 7)
     cooccurrence: sp.csr_matrix | None = None  # normalised co-occurrence item graph (Eq 3-5)
+    # Unnormalised top-K kNN graphs per modality, H = (1 + cos) / 2 (SIGER Eq 6), and DA-MRS's
+    # denoised ones (graphs/consistent_knn.py): K = graphs.knn_k. Empty: built on demand.
+    knn: dict[str, sp.csr_matrix] = field(default_factory=dict)
+    consistent_knn: dict[str, sp.csr_matrix] = field(default_factory=dict)
 
     @property
     def modalities(self) -> list[str]:
@@ -42,11 +53,39 @@ class ModelInputs:
     def feature_tensors(self, device: torch.device) -> dict[str, torch.Tensor]:
         return {m: torch.as_tensor(self.features[m], dtype=torch.float32, device=device) for m in self.modalities}
 
+    def knn_graph(self, modality: str, k: int) -> sp.csr_matrix:
+        """Modality m's top-k (1 + cos) / 2 graph: the graphs stage's, restricted to k, when it
+        kept at least k neighbours; otherwise built here from the features."""
+        stored = self.knn.get(modality)
+        if stored is not None and k <= _kept(stored):
+            return nearest(stored, k)
+        _log_built_here("kNN", k)
+        return knn_graph(self.features[modality], k=k)
+
+    def consistent_knn_graphs(self, k: int) -> dict[str, sp.csr_matrix]:
+        """DA-MRS's denoised top-k graphs over all of `modalities`, from the graphs stage when
+        it built them for these modalities with at least k neighbours."""
+        if set(self.consistent_knn) == set(self.modalities) and all(
+                k <= _kept(g) for g in self.consistent_knn.values()):
+            return {m: nearest(g, k) for m, g in self.consistent_knn.items()}
+        _log_built_here("denoised kNN", k)
+        return consistent_knn_graphs(self.features, k=k)
+
     def train_pairs(self) -> tuple[np.ndarray, np.ndarray]:
         """(users, items) of the training interactions, row-major."""
         coo = self.train.tocoo()
         order = np.lexsort((coo.col, coo.row))
         return coo.row[order].astype(np.int64), coo.col[order].astype(np.int64)
+
+
+def _kept(graph: sp.csr_matrix) -> int:
+    """The K a stored top-K graph was built with (its longest row)."""
+    return int(np.diff(graph.indptr).max(initial=0))
+
+
+def _log_built_here(kind: str, k: int) -> None:
+    logger.info("%s graphs with k = %d are built in the model: the graphs stage kept fewer "
+                "neighbours (raise graphs.knn_k to build them once per dataset)", kind, k)
 
 
 def split_users_items(e: torch.Tensor, n_users: int) -> tuple[torch.Tensor, torch.Tensor]:

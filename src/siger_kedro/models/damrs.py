@@ -26,15 +26,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..graphs.cooccurrence import cooccurrence_graph
+from ..graphs.knn import binary
 from ..graphs.normalize import normalize_square
-from ..graphs.topk import stack_rows, topk_rows
 from .base import ModelInputs, embedding_table, require_modalities, split_users_items
 from .losses import bpr_loss, l2_penalty
 from .propagation import last_layer, lightgcn
@@ -56,56 +54,6 @@ class DAMRSConfig:
     n_positives: int = 10  # pseudo-positives per level in L_AI
     temperature: float = 0.2  # L_AI
     reg_weight: float = 0.0  # the authors' DA-MRS adds no L2 term; kept for grids
-
-
-# -- graphs -----------------------------------------------------------------------------------
-def consistent_knn_graphs(
-    features: dict[str, np.ndarray], k: int = 10, chunk_size: int | None = None
-) -> dict[str, sp.csr_matrix]:
-    """DA-MRS's denoised item-item graphs (binary, unnormalised), one per modality.
-
-    Candidate edge (i, j) survives only if cos_m(x_i, x_j) >= mean_m for every modality m,
-    mean_m being the mean cosine over all n^2 pairs (self pairs included). The mean is exact
-    without the n x n matrix: mean over i, j of <x̂_i, x̂_j> = ||sum_i x̂_i||^2 / n^2. Each row then
-    keeps its k most similar survivors in that modality (ties to the lower id). A zero feature
-    row has cosine 0 with everything.
-    """
-    if not features:
-        raise ValueError("consistent_knn_graphs needs at least one modality")
-    if int(k) != k or k < 1:
-        raise ValueError(f"k must be a positive integer, got {k!r}")
-    names = sorted(features)
-    unit = {m: _unit_rows(features[m]) for m in names}
-    n = {x.shape[0] for x in unit.values()}
-    if len(n) != 1:
-        raise ValueError(f"modalities disagree on the number of items: {sorted(n)}")
-    n = n.pop()
-    means = {m: float(np.square(unit[m].sum(0, dtype=np.float64)).sum()) / max(n, 1) ** 2 for m in names}
-    if chunk_size is None:  # about 2^24 similarities per modality per block
-        chunk_size = max(1, (1 << 24) // max(n, 1))
-    blocks: dict[str, list[sp.csr_matrix]] = {m: [] for m in names}
-    for start in range(0, n, chunk_size):
-        sims = {m: unit[m][start : start + chunk_size] @ unit[m].T for m in names}
-        # the tolerance only absorbs float32 rounding (e.g. a self cosine of 0.99999994
-        # against a mean of 1 when every item of a modality has the same feature)
-        consistent = np.logical_and.reduce([sims[m] >= means[m] - 1e-6 for m in names])
-        for m in names:
-            # 1 + cos > 0 for every survivor (cos >= mean >= 0), so a zero marks a non-candidate
-            blocks[m].append(topk_rows(np.where(consistent, 1.0 + sims[m], 0.0).astype(np.float32), k))
-    graphs = {}
-    for m in names:
-        g = stack_rows(blocks[m], n)
-        g.data[:] = 1.0
-        graphs[m] = g
-    return graphs
-
-
-def _unit_rows(x) -> np.ndarray:
-    x = np.asarray(x.toarray() if sp.issparse(x) else x, dtype=np.float64)
-    if x.ndim != 2 or not np.isfinite(x).all():
-        raise ValueError("features must be a finite 2-D array")
-    norm = np.linalg.norm(x, axis=1, keepdims=True)
-    return np.divide(x, norm, out=np.zeros_like(x), where=norm > 0).astype(np.float32)
 
 
 # -- the pieces of the objective, as plain functions of tensors --------------------------------
@@ -250,8 +198,7 @@ class DAMRS(nn.Module):
 
 def build(inputs: ModelInputs, config: DAMRSConfig, device: torch.device) -> DAMRS:
     require_modalities("damrs", inputs.features)
-    knn = consistent_knn_graphs({m: inputs.features[m] for m in inputs.modalities}, k=config.knn_k)
-    graphs = {m: normalize_square(g) for m, g in knn.items()}
+    graphs = {m: normalize_square(binary(g)) for m, g in inputs.consistent_knn_graphs(config.knn_k).items()}
     cooc = inputs.cooccurrence
     if cooc is None:
         users, items = inputs.train_pairs()

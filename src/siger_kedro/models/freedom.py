@@ -27,7 +27,7 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
-from ..graphs.knn import binary_knn_graph
+from ..graphs.knn import binary
 from ..graphs.normalize import normalize_square
 from .base import ModelInputs, embedding_table, require_modalities, split_users_items
 from .losses import bpr_loss
@@ -75,9 +75,9 @@ def modality_weights(modalities, image_weight: float = 0.1, explicit: dict | Non
     return {m: image_weight if m == "image" else rest for m in modalities}
 
 
-def frozen_item_graph(features: dict[str, np.ndarray], weights: dict[str, float], k: int) -> sp.csr_matrix:
-    """sum_m w_m D_m^-1/2 A_m D_m^-1/2 with A_m the binary kNN graph of modality m."""
-    total = sum(w * normalize_square(binary_knn_graph(features[m], k=k)) for m, w in weights.items())
+def frozen_item_graph(knn: dict[str, sp.csr_matrix], weights: dict[str, float]) -> sp.csr_matrix:
+    """sum_m w_m D_m^-1/2 A_m D_m^-1/2 with A_m modality m's kNN graph `knn[m]` made binary."""
+    total = sum(w * normalize_square(binary(knn[m])) for m, w in weights.items())
     return sp.csr_matrix(total, dtype=np.float32)
 
 
@@ -184,7 +184,7 @@ class Freedom(nn.Module):
 def build(inputs: ModelInputs, config: FreedomConfig, device: torch.device) -> Freedom:
     require_modalities("freedom", inputs.features)
     weights = modality_weights(inputs.modalities, config.image_weight, config.modality_weights)
-    item_graph = frozen_item_graph(inputs.features, weights, config.knn_k)
+    item_graph = frozen_item_graph({m: inputs.knn_graph(m, config.knn_k) for m in weights}, weights)
     users, items, w = degree_sensitive_weights(inputs.train)
     edges = tuple(torch.as_tensor(a, device=device) for a in (users, items, w))
     return Freedom(

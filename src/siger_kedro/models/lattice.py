@@ -26,14 +26,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..graphs.knn import knn_graph
-from ..graphs.normalize import normalize_square
+from ..graphs.knn import normalized_cosine_graph
 from .base import ModelInputs, embedding_table, require_modalities, split_users_items
 from .losses import bpr_loss, l2_penalty
 from .propagation import last_layer, lightgcn
@@ -54,15 +51,6 @@ class LatticeConfig:
 
 
 # -- graphs ----------------------------------------------------------------------------------------
-def original_graph(features: np.ndarray, k: int) -> sp.csr_matrix:
-    """Normalised cosine kNN graph of raw features. The shared kNN helper stores
-    H = (1 + cos) / 2 on the same neighbours, so cos = 2H - 1 recovers LATTICE's weights."""
-    g = knn_graph(features, k=k)
-    g.data = np.clip(2.0 * g.data - 1.0, 0.0, None).astype(np.float32)
-    g.eliminate_zeros()
-    return normalize_square(g)
-
-
 def knn_indices(x: torch.Tensor, k: int, chunk_rows: int | None = None) -> torch.Tensor:
     """n x k column indices of each row's k largest x_i . x_j (itself included), computed one
     chunk of rows at a time without gradient: memory is chunk x n, never n x n."""
@@ -111,7 +99,7 @@ class Lattice(nn.Module):
         chunk_rows: int | None = None,
     ):
         """`original_graphs[m]`: the normalised cosine kNN graph of modality m's raw features
-        (see `original_graph`); `features[m]`: the raw features; `chunk_rows`: rows per top-k
+        (`graphs.knn.normalized_cosine_graph`); `features[m]`: the raw features; `chunk_rows`: rows per top-k
         block of the learned graph (default: about 2^25 similarities per block)."""
         super().__init__()
         require_modalities("lattice", features)
@@ -198,7 +186,8 @@ def build(inputs: ModelInputs, config: LatticeConfig, device: torch.device) -> L
         inputs.n_users,
         inputs.n_items,
         ui_adjacency=SparseOperator(inputs.ui_adjacency, device),
-        original_graphs={m: SparseOperator(original_graph(x, config.knn_k), device) for m, x in inputs.features.items()},
+        original_graphs={m: SparseOperator(normalized_cosine_graph(inputs.knn_graph(m, config.knn_k)), device)
+                         for m in inputs.modalities},
         features=inputs.feature_tensors(device),
         config=config,
     ).to(device)

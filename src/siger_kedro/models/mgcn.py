@@ -24,12 +24,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import scipy.sparse as sp
 import torch
 from torch import nn
 
-from ..graphs.knn import knn_graph
-from ..graphs.normalize import normalize_square
+from ..graphs.knn import normalized_cosine_graph
 from .base import ModelInputs, embedding_table, require_modalities, split_users_items
 from .losses import bpr_loss, info_nce, l2_penalty
 from .propagation import last_layer, lightgcn
@@ -48,21 +46,6 @@ class MGCNConfig:
     # MMRec loads the raw features as a trainable embedding (from_pretrained(freeze=False)),
     # so they are fine-tuned by backpropagation; the kNN graphs stay those of the raw features.
     finetune_features: bool = True
-
-
-def cosine_knn_graph(features, k: int) -> sp.csr_matrix:
-    """MGCN's item graph: each item's top-k neighbours by cosine (itself included), edges
-    weighted by the cosine, then D^-1/2 S D^-1/2 with D the row sums.
-
-    The shared knn_graph stores (1 + cos) / 2; it is mapped back to the cosine. Edges with a
-    cosine <= 0 are dropped: they would make degrees non-positive (NaN after the square root);
-    with non-negative CNN features and sentence embeddings a top-k cosine is positive anyway.
-    """
-    g = knn_graph(features, k=k)
-    g.data = 2.0 * g.data - 1.0
-    g.data[g.data < 0] = 0.0
-    g.eliminate_zeros()
-    return normalize_square(g)
 
 
 def purify(item_id: torch.Tensor, projected: torch.Tensor, gate: nn.Linear) -> torch.Tensor:
@@ -151,7 +134,8 @@ class MGCN(nn.Module):
 
 def build(inputs: ModelInputs, config: MGCNConfig, device: torch.device) -> MGCN:
     require_modalities("mgcn", inputs.features)
-    graphs = {m: SparseOperator(cosine_knn_graph(inputs.features[m], config.knn_k), device) for m in inputs.modalities}
+    graphs = {m: SparseOperator(normalized_cosine_graph(inputs.knn_graph(m, config.knn_k)), device)
+              for m in inputs.modalities}
     return MGCN(
         inputs.n_users,
         inputs.n_items,

@@ -13,9 +13,9 @@ import torch
 from kedro.io import AbstractDataset, DatasetError
 
 from ..cache import folder_fingerprint, stable_hash
+from ..data.dataset import RawDataset
 from ..data.errors import DataFormatError
 from ..data.export import export_mmrec
-from ..data.dataset import RawDataset
 from ..data.raw import packaged_dataset_folder, read_raw_folder
 from ..storage import atomic_path, load_arrays, save_arrays
 from ..training.runs import RunStore

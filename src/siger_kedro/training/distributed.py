@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import os
 import socket
-from typing import Any, Callable
+from typing import Callable
 
 import torch
 import torch.distributed as dist

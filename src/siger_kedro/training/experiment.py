@@ -33,8 +33,10 @@ class Experiment:
         """sha256 of every array a model or the evaluator reads: what a training run's key
         says about its data."""
         x = self.inputs
-        digest = hashlib.sha256(repr((x.n_users, x.n_items, x.modalities, sorted(x.eisg))).encode())
+        digest = hashlib.sha256(repr((x.n_users, x.n_items, x.modalities, sorted(x.eisg), sorted(x.knn),
+                                      sorted(x.consistent_knn))).encode())
         matrices = [x.train, x.ui_adjacency, x.user_item, *(x.eisg[m] for m in sorted(x.eisg)),
+                    *(x.knn[m] for m in sorted(x.knn)), *(x.consistent_knn[m] for m in sorted(x.consistent_knn)),
                     *([x.cooccurrence] if x.cooccurrence is not None else []), self.valid, self.test]
         for m in matrices:
             for a in (m.indptr, m.indices, m.data):
@@ -62,6 +64,8 @@ def experiment_from_arrays(
     user_item: sp.csr_matrix,
     eisg: dict[str, sp.csr_matrix],
     cooccurrence: sp.csr_matrix | None = None,
+    knn: dict[str, sp.csr_matrix] | None = None,
+    consistent_knn: dict[str, sp.csr_matrix] | None = None,
     modalities: list[str] | None = None,
 ) -> Experiment:
     """The stored outputs of the ingest, features and graphs stages as one Experiment;
@@ -77,6 +81,9 @@ def experiment_from_arrays(
         features={m: features[m] for m in chosen},
         eisg={m: eisg[m] for m in chosen if m in eisg},
         cooccurrence=cooccurrence,
+        knn={m: knn[m] for m in chosen if m in (knn or {})},
+        # denoised across every modality: only valid for the modalities they were built over
+        consistent_knn=dict(consistent_knn) if consistent_knn and set(consistent_knn) == set(chosen) else {},
     )
     return Experiment(inputs, split_matrix(interactions, VALID, n_users, n_items),
                       split_matrix(interactions, TEST, n_users, n_items))

@@ -54,6 +54,7 @@ def _logged(job, store: RunStore, run_name: str, tags: dict[str, str]) -> tuple[
 def search_hyperparameters(
     interactions: pd.DataFrame, info: dict, features: dict[str, np.ndarray], ui_adjacency: sp.csr_matrix,
     user_item: sp.csr_matrix, eisg: dict[str, sp.csr_matrix], cooccurrence: sp.csr_matrix,
+    knn: dict[str, sp.csr_matrix], consistent_knn: dict[str, sp.csr_matrix],
     settings: dict, compare: dict, training: dict, evaluation: dict, runs: RunStore,
 ) -> tuple[dict, dict]:
     """Train every trial of the model's grid (up to `compare.budget`) with the first seed and
@@ -63,7 +64,8 @@ def search_hyperparameters(
     model = settings["model"]
     defaults = dataclasses.asdict(model_config(model, settings.get("hyperparameters")))
     trials = grid_trials(defaults, settings.get("grid") or {}, compare["budget"], compare["search_seed"])
-    data = experiment(interactions, info, features, ui_adjacency, user_item, eisg, cooccurrence, training)
+    data = experiment(interactions, info, features, ui_adjacency, user_item, eisg, cooccurrence, knn, consistent_knn,
+                      training)
     seed = compare["seeds"][0]
     metric = f"valid_{training['valid_metric']}"
     records = []
@@ -86,11 +88,13 @@ def search_hyperparameters(
 def train_seeds(
     interactions: pd.DataFrame, info: dict, features: dict[str, np.ndarray], ui_adjacency: sp.csr_matrix,
     user_item: sp.csr_matrix, eisg: dict[str, sp.csr_matrix], cooccurrence: sp.csr_matrix,
+    knn: dict[str, sp.csr_matrix], consistent_knn: dict[str, sp.csr_matrix],
     settings: dict, compare: dict, training: dict, evaluation: dict, runs: RunStore,
 ) -> dict:
     """The chosen setting trained once per seed; valid and test scores of each."""
     model = settings["model"]
-    data = experiment(interactions, info, features, ui_adjacency, user_item, eisg, cooccurrence, training)
+    data = experiment(interactions, info, features, ui_adjacency, user_item, eisg, cooccurrence, knn, consistent_knn,
+                      training)
     records = []
     with tracking.model_run(model):
         for seed in compare["seeds"]:

@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 
 from ...data.dataset import RawDataset
+from ...data.validate import validate_features
 from ...features.image import encode_images
 from ...features.multi_hot import multi_hot
 from ...features.text import encode_texts, item_texts
-from ...data.validate import validate_features
 
 logger = logging.getLogger(__name__)
 

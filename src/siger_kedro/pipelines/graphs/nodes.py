@@ -5,11 +5,18 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ...graphs.cooccurrence import cooccurrence_graph
-from ...graphs.approximate_knn import faiss_knn_graph
-from ...graphs.knn import knn_graph
 from ...data.split import TRAIN
-from ...graphs.normalize import mix_graphs, normalize_bipartite, normalize_square, split_matrix, ui_adjacency
+from ...graphs.approximate_knn import faiss_knn_graph
+from ...graphs.consistent_knn import consistent_knn_graphs
+from ...graphs.cooccurrence import cooccurrence_graph
+from ...graphs.knn import knn_graph
+from ...graphs.normalize import (
+    mix_graphs,
+    normalize_bipartite,
+    normalize_square,
+    split_matrix,
+    ui_adjacency,
+)
 
 
 def build_interaction_graphs(interactions: pd.DataFrame, info: dict) -> tuple[sp.csr_matrix, sp.csr_matrix]:
@@ -31,13 +38,20 @@ KNN_BACKENDS = {"exact": knn_graph, "faiss": faiss_knn_graph}
 
 
 def build_modality_graphs(features: dict[str, np.ndarray], k: int, backend: str = "exact") -> dict[str, sp.csr_matrix]:
-    """backend: "exact" (chunked exact top-k) or "faiss" (IVF index search, same values; needs
-    the optional faiss extra) -- graphs.knn_backend."""
+    """Each modality's unnormalised top-k (1 + cos) / 2 graph (Eq 6), which SIGER normalises
+    and the kNN baselines (FREEDOM, LATTICE, MGCN) derive theirs from. backend: "exact"
+    (chunked exact top-k) or "faiss" (IVF index search, same values; needs the optional faiss
+    extra) -- graphs.knn_backend."""
     if backend not in KNN_BACKENDS:
         raise ValueError(f"graphs.knn_backend must be one of {', '.join(KNN_BACKENDS)}; got {backend!r}")
     build = KNN_BACKENDS[backend]
-    return {m: normalize_square(build(x, k=k)) for m, x in features.items()}
+    return {m: build(x, k=k) for m, x in features.items()}
+
+
+def build_consistent_knn_graphs(features: dict[str, np.ndarray], k: int) -> dict[str, sp.csr_matrix]:
+    """DA-MRS's denoised top-k graphs, an edge kept only if similar in every modality."""
+    return consistent_knn_graphs(features, k=k) if features else {}
 
 
 def build_eisg(cooccurrence: sp.csr_matrix, modality_graphs: dict[str, sp.csr_matrix], beta: float) -> dict[str, sp.csr_matrix]:
-    return {m: mix_graphs(cooccurrence, h, beta) for m, h in modality_graphs.items()}
+    return {m: mix_graphs(cooccurrence, normalize_square(h), beta) for m, h in modality_graphs.items()}

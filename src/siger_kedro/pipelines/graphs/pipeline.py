@@ -1,6 +1,12 @@
 from kedro.pipeline import Node, Pipeline
 
-from .nodes import build_cooccurrence_graph, build_eisg, build_interaction_graphs, build_modality_graphs
+from .nodes import (
+    build_consistent_knn_graphs,
+    build_cooccurrence_graph,
+    build_eisg,
+    build_interaction_graphs,
+    build_modality_graphs,
+)
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -23,6 +29,12 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs=["feat_item_features", "params:graphs.knn_k", "params:graphs.knn_backend"],
                 outputs="mi_modality_graphs",
                 name="build_modality_graphs",
+            ),
+            Node(
+                build_consistent_knn_graphs,
+                inputs=["feat_item_features", "params:graphs.knn_k"],
+                outputs="mi_consistent_knn",
+                name="build_consistent_knn_graphs",
             ),
             Node(
                 build_eisg,

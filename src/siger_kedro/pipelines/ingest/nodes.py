@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ...data.prepare import align_items, prepare_interactions
 from ...data.dataset import RawDataset
+from ...data.prepare import align_items, prepare_interactions
 
 
 def prepare_dataset(raw: RawDataset, params: dict) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame, dict]:

@@ -14,8 +14,14 @@ import scipy.sparse as sp
 import torch
 
 from ...models.registry import create_model
-from ...training.experiment import Experiment, evaluator_for, experiment_from_arrays, score
-from ...training.runs import RunStore, TrainingJob, train_model as run_training
+from ...training.experiment import (
+    Experiment,
+    evaluator_for,
+    experiment_from_arrays,
+    score,
+)
+from ...training.runs import RunStore, TrainingJob
+from ...training.runs import train_model as run_training
 from ...training.trainer import TrainConfig, resolve_device
 
 TRAIN_CONFIG_KEYS = ("epochs", "batch_size", "learning_rate", "patience", "valid_metric", "seed")
@@ -23,9 +29,9 @@ TRAIN_CONFIG_KEYS = ("epochs", "batch_size", "learning_rate", "patience", "valid
 
 def experiment(interactions: pd.DataFrame, info: dict, features: dict[str, np.ndarray], ui_adjacency: sp.csr_matrix,
                user_item: sp.csr_matrix, eisg: dict[str, sp.csr_matrix], cooccurrence: sp.csr_matrix,
-               training: dict) -> Experiment:
+               knn: dict[str, sp.csr_matrix], consistent_knn: dict[str, sp.csr_matrix], training: dict) -> Experiment:
     return experiment_from_arrays(interactions, info, features, ui_adjacency, user_item, eisg, cooccurrence,
-                                  modalities=training.get("modalities"))
+                                  knn, consistent_knn, modalities=training.get("modalities"))
 
 
 def model_training(settings: dict, training: dict) -> dict:
@@ -48,23 +54,26 @@ def training_job(experiment: Experiment, settings: dict, training: dict, evaluat
 
 def train_model(interactions: pd.DataFrame, info: dict, features: dict[str, np.ndarray], ui_adjacency: sp.csr_matrix,
                 user_item: sp.csr_matrix, eisg: dict[str, sp.csr_matrix], cooccurrence: sp.csr_matrix,
+                knn: dict[str, sp.csr_matrix], consistent_knn: dict[str, sp.csr_matrix],
                 settings: dict, training: dict, evaluation: dict, runs: RunStore,
                 ) -> tuple[dict[str, torch.Tensor], list[dict]]:
     """The best weights and the per-epoch history of the model's run (resumed or reused from
     `runs` when it was interrupted or has already finished)."""
-    data = experiment(interactions, info, features, ui_adjacency, user_item, eisg, cooccurrence, training)
+    data = experiment(interactions, info, features, ui_adjacency, user_item, eisg, cooccurrence, knn, consistent_knn,
+                      training)
     result = run_training(training_job(data, settings, training, evaluation, label=settings["model"]), runs)
     return result.weights, result.history
 
 
 def evaluate_model(interactions: pd.DataFrame, info: dict, features: dict[str, np.ndarray], ui_adjacency: sp.csr_matrix,
                    user_item: sp.csr_matrix, eisg: dict[str, sp.csr_matrix], cooccurrence: sp.csr_matrix,
-                   user_ids: pd.DataFrame, item_ids: pd.DataFrame, settings: dict, weights: dict[str, torch.Tensor],
+                   knn: dict[str, sp.csr_matrix], consistent_knn: dict[str, sp.csr_matrix], user_ids: pd.DataFrame, item_ids: pd.DataFrame, settings: dict, weights: dict[str, torch.Tensor],
                    history: list[dict], training: dict, evaluation: dict) -> tuple[dict[str, float], pd.DataFrame]:
     """valid_* and test_* metrics of the best weights, and each user's top-K unseen items."""
     training = model_training(settings, training)
     device = resolve_device(training["device"])
-    data = experiment(interactions, info, features, ui_adjacency, user_item, eisg, cooccurrence, training)
+    data = experiment(interactions, info, features, ui_adjacency, user_item, eisg, cooccurrence, knn, consistent_knn,
+                      training)
     model = create_model(settings["model"], data.inputs, settings.get("hyperparameters"), device)
     model.load_state_dict(weights)
     model.eval()

@@ -8,7 +8,7 @@ from .nodes import evaluate_model, plot_training_curve, train_model
 
 # The upstream stages' outputs every model reads; shared, never namespaced.
 EXPERIMENT = ["int_interactions", "int_dataset_info", "feat_item_features", "mi_ui_adjacency", "mi_user_item",
-              "mi_eisg", "mi_cooccurrence_graph"]
+              "mi_eisg", "mi_cooccurrence_graph", "mi_modality_graphs", "mi_consistent_knn"]
 RUNS = "mo_training_runs"  # the run store: checkpoints and finished runs, shared by all models
 SHARED = {*EXPERIMENT, RUNS, "int_user_ids", "int_item_ids"}
 SHARED_PARAMS = {"params:training", "params:evaluation"}
