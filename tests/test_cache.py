@@ -51,6 +51,23 @@ def test_second_run_skips_everything_and_changes_rerun_only_downstream(kedro_pro
     assert _kedro_run(kedro_project, "training.learning_rate=0.002", "graphs.knn_k=3") == set(NODE_OUTPUT)
 
 
+def test_changed_raw_content_with_the_same_size_and_time_reruns_everything(kedro_project):
+    import os
+
+    write_atomic(kedro_project / "data" / "01_raw" / "tiny")
+    bootstrap_project(kedro_project)
+    assert _kedro_run(kedro_project) == set(NODE_OUTPUT)
+    inter = kedro_project / "data" / "01_raw" / "tiny" / "tiny.inter"
+    stat, text = inter.stat(), inter.read_text()
+    changed = text.replace("u0\tm20\t", "u0\tm21\t", 1)  # another item, the same number of bytes
+    assert len(changed) == len(text) and changed != text
+    inter.write_text(changed)
+    os.utime(inter, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # what `touch -r` or a restore does
+    assert inter.stat().st_size == stat.st_size and inter.stat().st_mtime_ns == stat.st_mtime_ns
+    assert "prepare_dataset" in _kedro_run(kedro_project)
+    assert _kedro_run(kedro_project) == set()  # and read once: the next run is all cache hits
+
+
 def test_keys_are_logged_to_mlflow(kedro_project):
     from mlflow.tracking import MlflowClient
 

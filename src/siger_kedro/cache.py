@@ -6,7 +6,7 @@ A node's key hashes its name, the source of every project module its function de
 `model` entry, also the code of that model's module and no other model's), the values of its
 parameters and the keys of its input datasets:
 the producing node's key for intermediate data, the raw dataset's own fingerprint (file names,
-sizes and modification times) for raw data. Keys therefore change downstream of any change,
+sizes and content hashes, each file read once: `file_digest`) for raw data. Keys therefore change downstream of any change,
 and never depend on bytes another machine would compute. The key that produced each output
 file is recorded in one JSON store; a node is fresh when all its outputs exist with its
 current key. Works on Kedro pipelines and catalogs by duck typing: this module does not import
@@ -86,12 +86,41 @@ def code_version(module: str) -> str:
     return digest.hexdigest()
 
 
+# Content hashes of raw files, remembered per path, size, modification and change times and
+# inode, so that an unchanged file is not read again; in the project's data/ (runs start there).
+CONTENT_HASHES = Path("data") / ".content_hashes.json"
+
+
+def _content_key(path: Path) -> str:
+    st = path.stat()
+    return stable_hash([str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino])
+
+
+def file_digests(paths: list[Path]) -> list[str]:
+    """sha256 of each file's content. Remembered under its (path, size, mtime, ctime, inode):
+    a restore from a backup or `touch -r` can keep the size and modification time, but any
+    write changes the ctime, which nobody can set back, so changed content is always re-read."""
+    store = KeyStore(CONTENT_HASHES)
+    known, new, out = store.read(), {}, []
+    for path in paths:
+        key = _content_key(path)
+        if key not in known:
+            digest = hashlib.sha256()
+            with open(path, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(block)
+            new[key] = known[key] = digest.hexdigest()
+        out.append(known[key])
+    if new:
+        store.update(new)
+    return out
+
+
 def folder_fingerprint(folder: str | Path) -> str:
-    """Names, sizes and modification times of the files under `folder` (not their bytes:
-    hashing gigabytes of raw data on every run would cost more than it saves)."""
+    """Names, sizes and content hashes of the files under `folder`."""
     folder = Path(folder)
-    entries = sorted((str(p.relative_to(folder)), p.stat().st_size, p.stat().st_mtime_ns)
-                     for p in folder.rglob("*") if p.is_file())
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    entries = [(str(p.relative_to(folder)), p.stat().st_size, d) for p, d in zip(files, file_digests(files))]
     return stable_hash(entries)
 
 
@@ -109,7 +138,7 @@ def _input_fingerprint(dataset: Any) -> str:
         return dataset.fingerprint()
     path = output_path(dataset)
     if path is not None and path.exists():
-        return folder_fingerprint(path) if path.is_dir() else stable_hash([path.stat().st_size, path.stat().st_mtime_ns])
+        return folder_fingerprint(path) if path.is_dir() else stable_hash(file_digests([path]))
     return stable_hash(str(dataset))
 
 
@@ -145,29 +174,32 @@ def node_keys(nodes: Iterable[Any], catalog: Any) -> dict[str, str]:
 
 
 class KeyStore:
-    """Output path -> key of the node run that wrote it, kept in one JSON file."""
+    """Output path -> key of the node run that wrote it (or any name -> value), in one JSON file."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
 
-    def _read(self) -> dict[str, str]:
+    def read(self) -> dict[str, str]:
         try:
             return json.loads(self.path.read_text())
         except (OSError, ValueError):
             return {}  # a missing or damaged store only costs a recomputation
 
     def record(self, paths: Iterable[Path], key: str) -> None:
-        store = self._read()
-        store.update({str(p): key for p in paths})
+        self.update({str(p): key for p in paths})
+
+    def update(self, entries: dict[str, str]) -> None:
+        store = self.read()
+        store.update(entries)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
+        tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps(store, indent=1, sort_keys=True))
         os.replace(tmp, self.path)
 
     def fresh(self, paths: list[Path | None], key: str) -> bool:
         if not paths or any(p is None for p in paths):
             return False  # an unpersisted output cannot be reused
-        store = self._read()
+        store = self.read()
         return all(p.exists() and store.get(str(p)) == key for p in paths)
 
 

@@ -6,14 +6,19 @@
   stage cache sees) which model's code it runs;
 - `train.settings` is the block of the model `train.model` names, the one the `train`
   pipeline trains (`kedro run --pipeline train --params train.model=freedom`).
+
+It also refuses, before anything runs, a dataset name that is not one folder name and a catalog
+path outside the project's `data/` (paths.py).
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from kedro.config import OmegaConfigLoader
 
 from .models.registry import MODELS, check_model
+from .paths import check_catalog_paths, check_name
 
 
 def with_model_settings(params: dict[str, Any]) -> dict[str, Any]:
@@ -37,4 +42,17 @@ def with_model_settings(params: dict[str, Any]) -> dict[str, Any]:
 class ProjectConfigLoader(OmegaConfigLoader):
     def __getitem__(self, key: str) -> dict[str, Any]:
         config = super().__getitem__(key)
-        return with_model_settings(config) if key == "parameters" else config
+        if key == "parameters":
+            return with_model_settings(config)
+        if key == "catalog":
+            self._check_names()
+            check_catalog_paths(config, Path(self.conf_source).resolve().parent)
+        return config
+
+    def _check_names(self) -> None:
+        runtime = self.runtime_params or {}
+        globals_ = super().__getitem__("globals") if "globals" in self.config_patterns else {}
+        check_name("dataset", runtime.get("dataset", globals_.get("dataset", "")))
+        model = (runtime.get("train") or {}).get("model", globals_.get("model"))
+        if model is not None:
+            check_name("train.model", model)

@@ -1,22 +1,33 @@
-"""Atomic writes: a reader never sees a half-written file, and a failed write keeps the old one."""
+"""Atomic writes (a reader never sees a half-written file, and a failed write keeps the old
+one), and loading tensors from files that are data, never code."""
 from __future__ import annotations
 
 import os
+import pickle
+import re
 import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 import scipy.sparse as sp
+import torch
 
 
 @contextmanager
-def atomic_path(target: str | Path, is_dir: bool = False) -> Iterator[Path]:
+def atomic_path(target: str | Path, is_dir: bool = False,
+                owned: Callable[[Path], bool] | None = None) -> Iterator[Path]:
     """Yield a temporary path beside `target` to write to; it replaces `target` on success and
-    is removed on failure."""
+    is removed on failure. A folder is only replaced when every entry in it is one this writer
+    makes (`owned(entry)`): a folder that holds anything else is refused before writing."""
     target = Path(target)
+    if is_dir and target.is_dir():
+        foreign = sorted(p.name for p in target.iterdir() if not (owned and owned(p)))
+        if foreign:
+            raise FileExistsError(f"{target} holds {', '.join(foreign[:3])}, which this dataset does not write: "
+                                  "refusing to replace the folder (move those files, or choose another path)")
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     staged = tmp / target.name
@@ -34,7 +45,8 @@ def atomic_path(target: str | Path, is_dir: bool = False) -> Iterator[Path]:
 
 def save_arrays(folder: str | Path, arrays: dict[str, np.ndarray | sp.spmatrix], suffix: str) -> None:
     """Write each array as `<key><suffix>` (.npy for dense, .npz for sparse) in one new folder."""
-    with atomic_path(folder, is_dir=True) as tmp:
+    owned = lambda p: p.is_file() and p.name.endswith(suffix)  # noqa: E731
+    with atomic_path(folder, is_dir=True, owned=owned) as tmp:
         for key, value in arrays.items():
             if sp.issparse(value):
                 sp.save_npz(tmp / f"{key}{suffix}", sp.csr_matrix(value))
@@ -49,3 +61,21 @@ def load_arrays(folder: str | Path, suffix: str) -> dict[str, np.ndarray | sp.cs
         key = path.name[: -len(suffix)]
         out[key] = sp.load_npz(path).tocsr() if path.suffix == ".npz" else np.load(path)
     return out
+
+
+class UntrustedFile(RuntimeError):
+    """A file that should hold tensors holds objects that only code could rebuild."""
+
+
+def load_tensors(source, what: str):
+    """`torch.load` of tensors and plain values only (weights, checkpoints, a worker's result):
+    anything else is refused with this error instead of being run (docs/security.md)."""
+    try:
+        return torch.load(source, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        found = re.search(r"GLOBAL ([\w.]+)", str(exc))
+        named = f" (it names {found.group(1)})" if found else ""
+        raise UntrustedFile(
+            f"{what} holds objects other than tensors and plain values{named}, which could run code "
+            "when loaded: refused. This project never writes such a file; delete it if you did not "
+            "put it there on purpose.") from None

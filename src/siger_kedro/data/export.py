@@ -99,7 +99,9 @@ def export_mmrec(
 
     timestamp = (interactions["timestamp"].to_numpy(np.float64) if "timestamp" in interactions.columns
                  else np.zeros(len(interactions)))
-    with atomic_path(folder, is_dir=True) as tmp:
+    ours = {f"{name}.inter", "u_id_mapping.csv", "i_id_mapping.csv"}
+    owned = lambda p: p.is_file() and (p.name in ours or p.name.endswith(FEATURE_SUFFIX))  # noqa: E731
+    with atomic_path(folder, is_dir=True, owned=owned) as tmp:
         _write_tsv(tmp / f"{name}.inter", INTER_HEADER,
                    [users.tolist(), items.tolist(), [1] * len(users), _format_timestamps(timestamp),
                     split.tolist()])

@@ -45,10 +45,9 @@ def preprocess_image(image: Image.Image, mean=MINUS_ONE_ONE, std=MINUS_ONE_ONE) 
 
 
 def _state_dict(path) -> dict:
-    import torch
+    from ..storage import load_tensors
 
-    # weights_only: a weights file must not be able to run code.
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    state = load_tensors(path, str(path))  # a weights file must not be able to run code
     for key in ("state_dict", "model"):  # unwrap common training checkpoints
         if isinstance(state.get(key), dict):
             state = state[key]

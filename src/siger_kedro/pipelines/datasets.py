@@ -17,7 +17,7 @@ from ..data.dataset import RawDataset
 from ..data.errors import DataFormatError
 from ..data.export import export_mmrec
 from ..data.raw import packaged_dataset_folder, read_raw_folder
-from ..storage import atomic_path, load_arrays, save_arrays
+from ..storage import atomic_path, load_arrays, load_tensors, save_arrays
 from ..training.runs import RunStore
 
 
@@ -111,7 +111,7 @@ class TorchStateDataset(AbstractDataset[dict, dict]):
         self._filepath, self.metadata = Path(filepath), metadata
 
     def load(self) -> dict[str, torch.Tensor]:
-        return torch.load(self._filepath, map_location="cpu", weights_only=True)
+        return load_tensors(self._filepath, str(self._filepath))
 
     def save(self, data: dict[str, torch.Tensor]) -> None:
         with atomic_path(self._filepath) as tmp:

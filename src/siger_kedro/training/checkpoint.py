@@ -4,6 +4,10 @@ A checkpoint holds everything the next epoch depends on: weights, optimizer mome
 best-so-far bookkeeping and the random number generators' states. Restoring all of them makes
 a resumed run on the CPU identical to an uninterrupted one. A checkpoint is only resumed by a
 run with the same `run_key` (data, graphs and settings); anything else starts afresh.
+
+Checkpoints are data, never code: everything in one is a tensor or a plain value (the numpy
+generator's state is kept as a tensor), and it is loaded with `torch.load(weights_only=True)`,
+which refuses any other object instead of running it (docs/security.md).
 """
 from __future__ import annotations
 
@@ -15,13 +19,19 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..storage import atomic_path
+from ..storage import UntrustedFile, atomic_path, load_tensors
 
 logger = logging.getLogger(__name__)
 
 
 def rng_state() -> dict[str, Any]:
-    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    numpy = np.random.get_state(legacy=False)
+    state = {
+        "python": random.getstate(),  # (version, tuple of ints, None): plain values
+        "numpy": {**numpy, "state": {"key": torch.from_numpy(numpy["state"]["key"].astype(np.int64)),
+                                     "pos": int(numpy["state"]["pos"])}},
+        "torch": torch.get_rng_state(),
+    }
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -29,7 +39,9 @@ def rng_state() -> dict[str, Any]:
 
 def set_rng_state(state: dict[str, Any]) -> None:
     random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    numpy = state["numpy"]
+    np.random.set_state({**numpy, "state": {"key": numpy["state"]["key"].numpy().astype(np.uint32),
+                                            "pos": numpy["state"]["pos"]}})
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -49,11 +61,13 @@ class Checkpointer:
         if not self.path.is_file():
             return None
         try:
-            state = torch.load(self.path, map_location="cpu", weights_only=False)
+            state = load_tensors(self.path, str(self.path))
+        except UntrustedFile:
+            raise
         except Exception as exc:  # a damaged checkpoint costs a fresh start, not the run
             logger.warning("%s: unreadable checkpoint (%s); training starts afresh", self.path, exc)
             return None
-        if state.get("run_key") != self.run_key:
+        if not isinstance(state, dict) or state.get("run_key") != self.run_key:
             logger.info("%s: checkpoint of other data or settings; training starts afresh", self.path)
             return None
         return state

@@ -15,6 +15,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
+from ..storage import load_tensors
 from .trainer import FitResult, fit, seed_everything
 
 
@@ -106,5 +107,5 @@ def fit_parallel(processes: int, build: Callable, build_args: tuple, config, see
             break
     if payload is None:
         payload = results.get()
-    state, in_sync = torch.load(io.BytesIO(payload), weights_only=False)
+    state, in_sync = load_tensors(io.BytesIO(payload), "the result of training process 0")
     return FitResult(**state), in_sync

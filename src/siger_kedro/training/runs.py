@@ -25,7 +25,7 @@ import torch
 
 from ..cache import code_version, stable_hash
 from ..models.registry import create_model, model_config, module_name
-from ..storage import atomic_path
+from ..storage import UntrustedFile, atomic_path, load_tensors
 from .checkpoint import Checkpointer
 from .distributed import fit_parallel
 from .experiment import Experiment, evaluator_for, score
@@ -84,8 +84,10 @@ class RunStore:
             return None
         try:
             record = json.loads((folder / "result.json").read_text())
-            weights = torch.load(folder / "weights.pt", map_location="cpu", weights_only=True)
-        except (OSError, ValueError, RuntimeError) as exc:  # damaged: train again
+            weights = load_tensors(folder / "weights.pt", str(folder / "weights.pt"))
+        except UntrustedFile:
+            raise
+        except (OSError, ValueError, RuntimeError, EOFError) as exc:  # damaged: train again
             logger.warning("%s: unreadable finished run (%s); it is trained again", folder, exc)
             return None
         return TrainingResult(weights=weights, key=key, reused=True, **record)
