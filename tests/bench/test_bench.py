@@ -69,3 +69,15 @@ def test_bench_modules_do_not_import_kedro():
     code = ("import sys, siger_kedro.bench.__main__, siger_kedro.bench.graph_scaling; "
             "assert not [m for m in sys.modules if m.split('.')[0] == 'kedro']")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_degree_summary_counts_hubs_empty_rows_and_missing_self_loops():
+    import numpy as np
+    import scipy.sparse as sp
+
+    from siger_kedro.bench.graph_degrees import degree_summary
+
+    g = sp.csr_matrix(np.array([[1, 1, 0, 0], [1, 0, 0, 0], [1, 0, 1, 0], [0, 0, 0, 0]], dtype=np.float32))
+    assert degree_summary(g, hubs=1) == {"max_in_degree": 3, "share_into_top_1": 0.6, "empty_rows": 1,
+                                         "rows_without_self": 2}
+    assert "rows_without_self" not in degree_summary(g, self_loops=False)

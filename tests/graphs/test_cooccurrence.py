@@ -28,7 +28,7 @@ def _assert_canonical(g, n):
 
 
 def test_hand_example_k2():
-    g = cooccurrence_graph(USERS, ITEMS, 3, 4, k=2)
+    g = cooccurrence_graph(USERS, ITEMS, 3, 4, k=2, ties="lowest_id")
     _assert_canonical(g, 4)
     expected = [
         [0, T, H, 0],  # 2, then tie 1 vs 1 at items 2 and 3 -> item 2
@@ -41,7 +41,7 @@ def test_hand_example_k2():
 
 
 def test_hand_example_k1_ties():
-    g = cooccurrence_graph(USERS, ITEMS, 3, 4, k=1)
+    g = cooccurrence_graph(USERS, ITEMS, 3, 4, k=1, ties="lowest_id")
     # Row 1: tie 2 vs 2 at items 0 and 2 -> 0; row 3: tie 1 vs 1 -> item 0.
     np.testing.assert_allclose(
         g.toarray(), [[0, T, 0, 0], [T, 0, 0, 0], [0, T, 0, 0], [H, 0, 0, 0]], rtol=1e-7
@@ -84,10 +84,14 @@ def test_random_against_dense_reference_and_chunk_invariance():
     items = rng.integers(0, n_items, 300)
     expected = _reference(users, items, n_users, n_items, k=3)
     results = [
-        cooccurrence_graph(users, items, n_users, n_items, k=3, chunk_size=cs)
+        cooccurrence_graph(users, items, n_users, n_items, k=3, chunk_size=cs, ties="lowest_id")
         for cs in (1, 2, 7, 1000)
     ]
     np.testing.assert_array_equal(results[0].toarray(), expected)
+    hashed = [cooccurrence_graph(users, items, n_users, n_items, k=3, chunk_size=cs).toarray() for cs in (1, 7, 1000)]
+    assert all((h == hashed[0]).all() for h in hashed)  # the hash rule does not depend on chunks either
+    # the same counts are kept, only which of the tied items differs
+    np.testing.assert_array_equal(np.sort(hashed[0], axis=1), np.sort(expected, axis=1))
     for g in results[1:]:
         np.testing.assert_array_equal(g.indptr, results[0].indptr)
         np.testing.assert_array_equal(g.indices, results[0].indices)

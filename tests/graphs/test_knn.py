@@ -22,12 +22,23 @@ def _assert_canonical(g, n):
     assert g.has_sorted_indices and np.all(g.data != 0) and np.all(np.isfinite(g.data))
 
 
-def test_k1_self_and_duplicate_tie_goes_to_lower_id():
+def test_k1_keeps_the_item_itself_even_against_an_identical_item():
     g = knn_graph(X, k=1)
     _assert_canonical(g, 5)
-    # Row 1 ties between item 0 and itself (both H = 1): item 0 wins.
-    assert g.indices.tolist() == [0, 0, 2, 3, 0]
+    assert g.indices.tolist() == [0, 1, 2, 3, 4]  # row 1 ties item 0 (H = 1), but keeps itself
     np.testing.assert_allclose(g.data, [1, 1, 1, 1, 0.5], rtol=1e-6)
+    # the former rule (no pinning, ties to the lower id) dropped it: item 0 won row 1 and 4
+    old = knn_graph(X, k=1, ties="lowest_id", keep_self=False)
+    assert old.indices.tolist() == [0, 0, 2, 3, 0]
+
+
+def test_every_row_keeps_itself_in_a_large_tie_group_and_the_group_spreads():
+    x = np.tile([[1.0, 0.0, 1.0]], (300, 1))  # 300 identical items, like one genre combination
+    g = knn_graph(x, k=10)
+    assert (g.diagonal() == 1).all() and (np.diff(g.indptr) == 10).all()
+    assert np.bincount(g.indices, minlength=300).max() <= 30
+    old = knn_graph(x, k=10, ties="lowest_id", keep_self=False)
+    assert np.bincount(old.indices, minlength=300).max() == 300 and (old.diagonal() == 0).sum() == 290
 
 
 def test_k2_and_k3_hand_example():
@@ -46,7 +57,7 @@ def test_k2_and_k3_hand_example():
         [0.5, 0.5, 0.5, 0, 0],
     ]
     for k, expected in ((2, expected2), (3, expected3)):
-        g = knn_graph(X, k=k)
+        g = knn_graph(X, k=k, ties="lowest_id", keep_self=False)  # the hand example's rule
         _assert_canonical(g, 5)
         assert np.diff(g.indptr).tolist() == [k] * 5
         np.testing.assert_allclose(g.toarray(), expected, rtol=1e-6)
@@ -109,7 +120,8 @@ def test_brute_force_reference():
         # Round away float noise so exact ties stay ties in the reference too.
         best = sorted(range(30), key=lambda j: (-round(h[i, j], 9), j))[:3]
         expected[i, best] = h[i, best]
-    np.testing.assert_allclose(knn_graph(x, k=3).toarray(), expected, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(knn_graph(x, k=3, ties="lowest_id", keep_self=False).toarray(), expected,
+                               rtol=1e-6, atol=1e-7)
 
 
 def test_validation():

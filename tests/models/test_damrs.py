@@ -48,7 +48,7 @@ def test_edge_survives_only_when_above_the_mean_in_every_modality():
 
 
 def test_top_k_ranks_survivors_by_the_modality_similarity_ties_to_lower_id():
-    g = consistent_knn_graphs({"image": IMAGE}, k=2)["image"]
+    g = consistent_knn_graphs({"image": IMAGE}, k=2, ties="lowest_id")["image"]
     # row 3: itself (cos 1), then 0, 1, 2 tied at s -> item 0
     assert _edges(g) == {(0, 0), (0, 1), (1, 0), (1, 1), (2, 2), (2, 3), (3, 3), (3, 0)}
 

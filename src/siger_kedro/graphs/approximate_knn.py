@@ -1,7 +1,7 @@
 """Approximate semantic kNN graph with a faiss inverted-file index, and its recall.
 
 `faiss_knn_graph` returns the same kind of graph as `knn.knn_graph`: float32 CSR, n x n, each
-row its top-k of H_ij = (1 + cos(x_i, x_j)) / 2, the item itself included, ties to the lower id.
+row the item itself and its top k - 1 others of H_ij = (1 + cos(x_i, x_j)) / 2, ties as there.
 Only the neighbour *search* is approximate: faiss (IndexIVFFlat, inner product on L2-normalised
 float32 rows, i.e. cosine) proposes 2k candidates per row, whose H values are then recomputed
 from the raw rows by the exact builder's formula and re-ranked by `topk_rows`. A kept edge
@@ -109,8 +109,8 @@ class FaissKnnIndex:
         return stack_rows(blocks, self.n)
 
     def rows(self, rows, k: int = 10, nprobe: int = 16) -> sp.csr_matrix:
-        """Top-k rows `rows` (len(rows) x n): 2k candidates from the index, their H values
-        recomputed by the exact builder's formula and re-ranked (ties to the lower id)."""
+        """Top-k rows `rows` (len(rows) x n): 2k candidates from the index and the item itself,
+        their H values recomputed by the exact builder's formula and re-ranked as it ranks."""
         _check_search(k, nprobe)
         k, rows = int(k), np.asarray(rows, dtype=np.int64)
         candidates = min(self.n, 2 * k)
@@ -126,11 +126,14 @@ class FaissKnnIndex:
             short = (found >= 0).sum(axis=1) < min(k, self.n)
         local, pos = np.nonzero(found >= 0)  # -1: fewer candidates in the probed lists
         cols = found[local, pos]
+        # the item itself, kept first, once whether or not the index found it
+        pairs = np.unique(np.concatenate([local * self.n + cols, np.arange(rows.size) * self.n + rows]))
+        local, cols = pairs // self.n, pairs % self.n
         # The exact builder's formula, pair by pair: dot of the scaled rows, then the norms.
         sim = similarity_to_h(np.einsum("ij,ij->i", self.x[rows[local]], self.x[cols]),
                               self.inv_norm[rows[local]], self.inv_norm[cols])
         block = sp.csr_matrix((sim, (local, cols)), shape=(rows.size, self.n), dtype=np.float32)
-        return topk_rows(block, k)
+        return topk_rows(block, k, row_ids=rows, pinned=rows)
 
 
 def _check_search(k, nprobe) -> None:
@@ -158,11 +161,12 @@ def knn_rows(features, rows, k: int = 10, chunk_size: int | None = None) -> sp.c
     for start in range(0, n, chunk_size):
         stop = min(start + chunk_size, n)
         sim = similarity_to_h(q @ x[start:stop].T, q_inv, inv_norm[None, start:stop])
-        top = topk_rows(sim, k).tocoo()
+        inside = (rows >= start) & (rows < stop)
+        top = topk_rows(sim, k, row_ids=rows, col_offset=start, pinned=np.where(inside, rows - start, -1)).tocoo()
         found.append((top.row, top.col + start, top.data))
     r, c, v = (np.concatenate(parts) for parts in zip(*found)) if found else ([], [], [])
     merged = sp.csr_matrix((v, (r, c)), shape=(rows.size, n), dtype=np.float32)
-    return topk_rows(merged, k) if rows.size else merged
+    return topk_rows(merged, k, row_ids=rows, pinned=rows) if rows.size else merged
 
 
 def knn_recall(approx, exact) -> float:

@@ -8,7 +8,7 @@ from .topk import stack_rows, topk_rows
 
 
 def consistent_knn_graphs(
-    features: dict[str, np.ndarray], k: int = 10, chunk_size: int | None = None
+    features: dict[str, np.ndarray], k: int = 10, chunk_size: int | None = None, ties: str = "hash"
 ) -> dict[str, sp.csr_matrix]:
     """DA-MRS's denoised item-item graphs, one per modality, unnormalised, each kept edge
     holding H = (1 + cos) / 2 like `knn.knn_graph` (so `knn.nearest` restricts them to fewer
@@ -17,8 +17,8 @@ def consistent_knn_graphs(
     Candidate edge (i, j) survives only if cos_m(x_i, x_j) >= mean_m for every modality m,
     mean_m being the mean cosine over all n^2 pairs (self pairs included). The mean is exact
     without the n x n matrix: mean over i, j of <x̂_i, x̂_j> = ||sum_i x̂_i||^2 / n^2. Each row then
-    keeps its k most similar survivors in that modality (ties to the lower id). A zero feature
-    row has cosine 0 with everything.
+    keeps itself and its k - 1 most similar survivors in that modality (ties as in
+    `topk.topk_rows`). A zero feature row has cosine 0 with everything.
     """
     if not features:
         raise ValueError("consistent_knn_graphs needs at least one modality")
@@ -41,7 +41,9 @@ def consistent_knn_graphs(
         consistent = np.logical_and.reduce([sims[m] >= means[m] - 1e-6 for m in names])
         for m in names:
             # H > 0 for every survivor (cos >= mean >= 0), so a zero marks a non-candidate
-            blocks[m].append(topk_rows(np.where(consistent, (1.0 + sims[m]) / 2, 0.0).astype(np.float32), k))
+            rows = np.arange(start, start + sims[m].shape[0])
+            blocks[m].append(topk_rows(np.where(consistent, (1.0 + sims[m]) / 2, 0.0).astype(np.float32), k,
+                                       row_ids=rows, pinned=rows, ties=ties))
     return {m: stack_rows(blocks[m], n) for m in names}
 
 

@@ -19,9 +19,10 @@ from .topk import stack_rows, topk_rows
 
 
 def cooccurrence_graph(
-    users, items, n_users: int, n_items: int, k: int = 5, chunk_size: int = 1024
+    users, items, n_users: int, n_items: int, k: int = 5, chunk_size: int = 1024, ties: str = "hash"
 ) -> sp.csr_matrix:
-    """Top-k co-occurrence graph (n_items x n_items, float32 CR weights)."""
+    """Top-k co-occurrence graph (n_items x n_items, float32 CR weights); equal counts are
+    broken by `topk.topk_rows`' rule."""
     if int(chunk_size) != chunk_size or chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     chunk_size = int(chunk_size)
@@ -36,7 +37,7 @@ def cooccurrence_graph(
         rows = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
         counts.data[counts.indices == rows + start] = 0  # an item is not its own neighbour
         counts.eliminate_zeros()
-        top = topk_rows(counts, k)  # C -> C/(1+C) is monotone: same top-k
+        top = topk_rows(counts, k, row_ids=np.arange(start, start + counts.shape[0]), ties=ties)  # C/(1+C): same top-k
         c = top.data.astype(np.float64)
         weights = (c / (1.0 + c)).astype(np.float32)
         blocks.append(sp.csr_matrix((weights, top.indices, top.indptr), shape=top.shape))

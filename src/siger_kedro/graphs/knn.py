@@ -20,11 +20,15 @@ _BLOCK_ELEMENTS = 1 << 25
 _SCALE_BLOCK_ELEMENTS = 1 << 24
 
 
-def knn_graph(features, k: int = 10, chunk_size: int | None = None) -> sp.csr_matrix:
+def knn_graph(features, k: int = 10, chunk_size: int | None = None, ties: str = "hash",
+              keep_self: bool = True) -> sp.csr_matrix:
     """Top-k (1 + cos) / 2 graph over feature rows (n x n, float32).
 
-    A zero-norm row has cosine 0 with everything (H = 0.5), never NaN. H = 0
-    (opposite vectors) is not stored, so such a row may hold fewer than k edges.
+    Each row keeps the item itself (the paper's "including the item itself"; without
+    `keep_self` it is a candidate like any other and can lose a tie to identical items) and
+    its k - 1 most similar others, ties broken by `topk.topk_rows`' rule. A zero-norm row
+    has cosine 0 with everything (H = 0.5), never NaN. H = 0 (opposite vectors) is not
+    stored, so such a row may hold fewer than k edges.
     """
     x, inv_norm = _scaled_rows(features)
     n = x.shape[0]
@@ -40,8 +44,9 @@ def knn_graph(features, k: int = 10, chunk_size: int | None = None) -> sp.csr_ma
     blocks = []
     for start in range(0, n, chunk_size):
         stop = min(start + chunk_size, n)
-        blocks.append(topk_rows(similarity_to_h(x[start:stop] @ xt, inv_norm[start:stop, None],
-                                                inv_norm[None, :]), k))
+        rows = np.arange(start, stop)
+        h = similarity_to_h(x[start:stop] @ xt, inv_norm[start:stop, None], inv_norm[None, :])
+        blocks.append(topk_rows(h, k, row_ids=rows, pinned=rows if keep_self else None, ties=ties))
     return stack_rows(blocks, n)
 
 
@@ -94,10 +99,10 @@ def _scaled_block(block) -> tuple[np.ndarray, np.ndarray]:
 
 
 def nearest(graph: sp.csr_matrix, k: int) -> sp.csr_matrix:
-    """Each row's k largest entries of a stored top-K graph (ties to the lower id, as when it
+    """Each row's top k of a stored top-K kNN graph (the item itself first, ties as when it
     was built): for k <= K exactly the graph `knn_graph` would build with k, without the
     features. How models take their kNN graphs from the graphs stage's."""
-    return topk_rows(graph, k)
+    return topk_rows(graph, k, pinned=np.arange(graph.shape[0]))
 
 
 def binary(graph: sp.csr_matrix) -> sp.csr_matrix:
