@@ -1,9 +1,10 @@
 """Registry: the stages, `train` (raw data to the trained `train.model`, its metrics, top-K
-list and curves), `compare` (every model of Table 1 from raw data to the comparison report)
-and `export_mmrec` (the prepared dataset with its features, in MMRec format)."""
+list and curves), `compare` (every model of Table 1 from raw data to the comparison report),
+`ablations` (SIGER's ablations over seeds) and `export_mmrec` (the prepared dataset with its
+features, in MMRec format)."""
 from kedro.pipeline import Pipeline
 
-from .pipelines import compare, export_mmrec, features, graphs, ingest
+from .pipelines import ablations, compare, export_mmrec, features, graphs, ingest
 from .pipelines.model import model_pipeline
 
 
@@ -21,5 +22,6 @@ def register_pipelines() -> dict[str, Pipeline]:
     train = upstream + model
     # Not part of `train`: exporting is an explicit request.
     export = stages["ingest"] + stages["features"] + export_mmrec.create_pipeline()
-    return {**stages, "compare": upstream + compare.create_pipeline(), "export_mmrec": export,
+    return {**stages, "compare": upstream + compare.create_pipeline(),
+            "ablations": upstream + ablations.create_pipeline(), "export_mmrec": export,
             "train": train, "__default__": train}

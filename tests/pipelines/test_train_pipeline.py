@@ -55,6 +55,9 @@ def test_train_pipeline_on_atomic_data_records_an_mlflow_run(kedro_project):
     assert run.data.params["train.settings.hyperparameters.embedding_dim"] == "8"  # conf/test over conf/base
     history = client.get_metric_history(run.info.run_id, "epoch/valid_recall_at_20")
     assert [m.step for m in history] == list(range(1, len(history) + 1)) and len(history) >= 2
+    # which loss term drives training: each term's weighted gradient norm on the ID tables, per epoch
+    for term in ("bpr", "reg", "mp", "mm", "bm"):
+        assert len(client.get_metric_history(run.info.run_id, f"epoch/grad_{term}_item")) == len(history)
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "reporting")}
     assert {"reporting/metrics.json", "reporting/training_curve.png"} <= artifacts
     assert client.list_artifacts(run.info.run_id, "model")

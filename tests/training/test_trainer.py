@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -161,3 +163,30 @@ def test_epoch_triples_follow_the_batches_with_non_positive_negatives():
 def test_adam_is_fused_for_cpu_float_weights():
     model = _setup()[0]
     assert adam(model, 1e-3).defaults["fused"]
+
+
+def test_each_terms_weighted_gradient_norm_is_logged_without_changing_training():
+    config = TrainConfig(epochs=2, batch_size=32, valid_metric="recall@5", show_progress=False)
+    model, users, items, sampler, validate = _setup(seed=2)
+    torch.manual_seed(9)
+    plain = fit(model, users, items, sampler, validate, dataclasses.replace(config, term_gradients=False))
+    model, users, items, sampler, validate = _setup(seed=2)
+    torch.manual_seed(9)
+    logged = fit(model, users, items, sampler, validate, config)
+    record = logged.history[0]
+    assert {"grad_bpr_user", "grad_bpr_item", "grad_reg_user", "grad_reg_item"} <= set(record)
+    assert record["grad_bpr_item"] > 0
+    # the diagnostics draw nothing from the generators: training is the same with or without them
+    assert [h["train_loss"] for h in plain.history] == [h["train_loss"] for h in logged.history]
+    assert all(torch.equal(plain.best_state[k], logged.best_state[k]) for k in plain.best_state)
+
+
+def test_term_gradient_norms_are_the_weighted_norms_of_each_terms_gradient():
+    from siger_kedro.training.trainer import term_gradient_norms
+
+    model, users, items, sampler, _ = _setup(seed=3)
+    u, p, n = users[:16], items[:16], sampler.sample(users[:16])
+    norms = term_gradient_norms(model, u, p, n)
+    terms = model.loss(u, p, n)
+    grad_reg = torch.autograd.grad(terms["reg"], [model.item_embedding])[0]
+    assert norms["grad_reg_item"] == pytest.approx(model.config.lambda_r * float(grad_reg.norm()), rel=1e-5)

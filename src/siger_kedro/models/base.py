@@ -6,7 +6,9 @@ A model is a `torch.nn.Module` with
   triples (a model that needs no negatives ignores `neg`);
 - `embeddings() -> (user_embeddings, item_embeddings)`: scores are their dot products;
 - optionally `start_epoch(epoch)`, called before each epoch's first batch (FREEDOM re-prunes
-  its user-item graph there, LATTICE rebuilds its learned item graph).
+  its user-item graph there, LATTICE rebuilds its learned item graph);
+- optionally `term_weights() -> {term: weight}`, each loss term's weight in the total, so that
+  the per-epoch gradient diagnostics report weighted gradients (1 where it is absent).
 
 Graphs are computed once per dataset and setting by the pipeline's graphs stage and reach a
 model's `build` in `ModelInputs`; a model derives its own variant from them (binary,

@@ -173,6 +173,11 @@ class Siger(nn.Module):
         return r.user, r.item
 
     # -- objective ---------------------------------------------------------------------------
+    def term_weights(self) -> dict[str, float]:
+        """Each term's weight in Eq 19, for the per-term gradient diagnostics."""
+        c = self.config
+        return {"bpr": 1.0, "reg": c.lambda_r, "mp": c.lambda_p, "mm": c.lambda_a, "bm": c.lambda_a}
+
     def loss(
         self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor
     ) -> dict[str, torch.Tensor]:

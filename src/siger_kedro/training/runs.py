@@ -49,7 +49,7 @@ class TrainingJob:
     processes: int = 1
 
     def key(self) -> str:
-        config = {k: v for k, v in dataclasses.asdict(self.config).items() if k not in ("show_progress", "label")}
+        config = {k: v for k, v in dataclasses.asdict(self.config).items() if k not in ("show_progress", "label", "term_gradients")}
         return stable_hash([
             self.experiment.digest, self.model, code_version(module_name(self.model)), code_version(__name__),
             dataclasses.asdict(model_config(self.model, self.hyperparameters)), config,

@@ -44,6 +44,7 @@ class TrainConfig:
     valid_metric: str = "recall@20"
     show_progress: bool = True
     label: str = "epochs"  # the progress bar's name, e.g. "freedom trial 3/8"
+    term_gradients: bool = True  # log each loss term's gradient norm on the ID tables per epoch
     seed: int = 0  # of the batch order
 
 
@@ -100,6 +101,36 @@ def adam(model: torch.nn.Module, learning_rate: float) -> torch.optim.Adam:
     return torch.optim.Adam(params, lr=learning_rate, fused=fused or None)
 
 
+TABLES = ("user_embedding", "item_embedding")
+
+
+def term_gradient_norms(model: torch.nn.Module, users, pos, neg) -> dict[str, float]:
+    """For each loss term, the norm of its weighted gradient on the user and the item ID tables
+    (`grad_<term>_user`, `grad_<term>_item`), from a forward pass of its own on one batch: which
+    term drives training. Weights come from the model's `term_weights()` (1 where it has none).
+    The random generators are restored afterwards, so training draws what it would have."""
+    tables = {name.split("_")[0]: p for name, p in model.named_parameters() if name in TABLES}
+    if not tables:
+        return {}
+    cpu, cuda = torch.get_rng_state(), torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
+    try:
+        terms = model.loss(users, pos, neg)
+        weights = model.term_weights() if hasattr(model, "term_weights") else {}
+        norms = {}
+        for name, value in terms.items():
+            if name == "loss" or not value.requires_grad:
+                continue
+            grads = torch.autograd.grad(value, list(tables.values()), retain_graph=True, allow_unused=True)
+            for table, grad in zip(tables, grads):
+                norm = 0.0 if grad is None else float(grad.norm())
+                norms[f"grad_{name}_{table}"] = weights.get(name, 1.0) * norm
+        return norms
+    finally:
+        torch.set_rng_state(cpu)
+        if cuda is not None:
+            torch.cuda.set_rng_state_all(cuda)
+
+
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite."""
 
@@ -142,7 +173,8 @@ def fit(
             model.start_epoch(epoch)
         sums: dict[str, torch.Tensor] = {}
         batches = processes.shard(epoch_batches(n, config.batch_size, config.seed, epoch, train_users.device))
-        for users, pos, neg in epoch_triples(train_users, train_items, sampler, batches):
+        triples = epoch_triples(train_users, train_items, sampler, batches)
+        for users, pos, neg in triples:
             terms = model.loss(users, pos, neg)
             optimizer.zero_grad(set_to_none=True)
             terms["loss"].backward()
@@ -155,6 +187,8 @@ def fit(
         n_batches = float(sums.pop("n_batches"))
         losses = {f"train_{k}": float(v) / n_batches for k, v in sums.items()}
         train_seconds = time.perf_counter() - start
+        if config.term_gradients and lead and triples:
+            losses |= term_gradient_norms(model, *triples[0])
         if not np.isfinite(losses["train_loss"]):
             kept = f"; the checkpoint of epoch {epoch - 1} is kept" if checkpoint else ""
             raise TrainingDiverged(

@@ -47,7 +47,8 @@ def model_training(settings: dict, training: dict) -> dict:
 def training_job(experiment: Experiment, settings: dict, training: dict, evaluation: dict, **changes) -> TrainingJob:
     """The job that trains `settings`' model; `changes` replace TrainConfig fields (e.g. seed)."""
     training = model_training(settings, training)
-    config = TrainConfig(**{**{k: training[k] for k in TRAIN_CONFIG_KEYS}, **changes})
+    config = TrainConfig(**{**{k: training[k] for k in TRAIN_CONFIG_KEYS},
+                            "term_gradients": training.get("term_gradients", True), **changes})
     return TrainingJob(experiment, settings["model"], dict(settings.get("hyperparameters") or {}), config,
                        evaluation, device=training["device"], processes=training.get("processes", 1))
 
@@ -108,12 +109,23 @@ def _recommendations(evaluator, user_emb, item_emb, exclude, k, user_ids, item_i
 
 
 def plot_training_curve(history: list[dict], settings: dict, training: dict) -> plt.Figure:
+    """Loss, validation metric and, when logged, each loss term's weighted gradient norm on the
+    user and item ID tables (which term drives training)."""
     metric = f"valid_{model_training(settings, training)['valid_metric']}"
     epochs = [h["epoch"] for h in history]
-    fig, (ax_loss, ax_valid) = plt.subplots(1, 2, figsize=(10, 4))
-    ax_loss.plot(epochs, [h["train_loss"] for h in history])
-    ax_loss.set(xlabel="epoch", ylabel="training loss", title=f"{settings['model']}: training loss")
-    ax_valid.plot(epochs, [h[metric] for h in history])
-    ax_valid.set(xlabel="epoch", ylabel=metric, title="Validation")
+    gradients = sorted({k for h in history for k in h if k.startswith("grad_")})
+    fig, axes = plt.subplots(1, 3 if gradients else 2, figsize=(15 if gradients else 10, 4))
+    axes[0].plot(epochs, [h["train_loss"] for h in history])
+    axes[0].set(xlabel="epoch", ylabel="training loss", title=f"{settings['model']}: training loss")
+    axes[1].plot(epochs, [h[metric] for h in history])
+    axes[1].set(xlabel="epoch", ylabel=metric, title="Validation")
+    for key in gradients:
+        term, table = key.removeprefix("grad_").rsplit("_", 1)
+        axes[2].plot(epochs, [h.get(key, float("nan")) for h in history], label=f"{term} ({table})",
+                     linestyle="-" if table == "item" else "--")
+    if gradients:
+        axes[2].set(xlabel="epoch", ylabel="weighted gradient norm", yscale="log",
+                    title="Gradient of each loss term on the ID tables")
+        axes[2].legend(fontsize=7)
     fig.tight_layout()
     return fig

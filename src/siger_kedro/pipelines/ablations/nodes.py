@@ -1,0 +1,88 @@
+"""SIGER's ablations (the paper's RQ3) as runs of the same code: each variant changes one
+setting of SIGER's block (or the EISG mix), is trained once per seed through the one training
+entry point (so an interrupted run resumes and finished runs are reused), and the report
+compares the variants on validation, with test beside it."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from ...graphs.normalize import mix_graphs, normalize_square
+from ...reporting.comparison import markdown_table, summarize
+from ..compare import tracking
+from ..compare.nodes import _logged
+from ..model.nodes import experiment, training_job
+
+# variant -> what it changes: SIGER's hyper-parameters, or the EISG's beta (Eq 7)
+VARIANTS = {
+    "siger": {},
+    "siger_eisg_only": {"beta": 0.0},  # SIGER/EISG: the modality graph alone
+    "siger_no_mp": {"hyperparameters": {"use_mp": False}},  # SIGER/MP
+    "siger_mp_star": {"hyperparameters": {"modulus_weighting": False}},  # SIGER-MP*
+    "siger_no_da": {"hyperparameters": {"use_da": False}},  # SIGER/DA
+    "siger_da_star": {"hyperparameters": {"anchor_infonce": False}},  # SIGER-DA*
+}
+METRICS = {"recall@20": "R@20", "ndcg@20": "N@20"}
+
+
+def _seeds(data, settings: dict, ablations: dict, training: dict, evaluation: dict, runs, name: str) -> dict:
+    records = []
+    with tracking.model_run(name):
+        for seed in ablations["seeds"]:
+            job = training_job(data, settings, training, evaluation, seed=seed, label=f"{name} seed {seed}")
+            _, record = _logged(job, runs, f"{name}/seed-{seed}", {tracking.MODEL_TAG: name, "seed": str(seed)})
+            records.append(record)
+    return {"model": name, "seeds": records}
+
+
+def train_variant(
+    interactions: pd.DataFrame, info: dict, features: dict[str, np.ndarray], ui_adjacency: sp.csr_matrix,
+    user_item: sp.csr_matrix, eisg: dict[str, sp.csr_matrix], cooccurrence: sp.csr_matrix,
+    knn: dict[str, sp.csr_matrix], consistent_knn: dict[str, sp.csr_matrix],
+    settings: dict, ablations: dict, training: dict, evaluation: dict, runs, *, variant: str,
+) -> dict:
+    """SIGER with the variant's change, once per `ablations.seeds`."""
+    change = VARIANTS[variant]
+    if "beta" in change:  # the EISG mixed again from the stored graphs: O(edges)
+        eisg = {m: mix_graphs(cooccurrence, normalize_square(knn[m]), change["beta"]) for m in eisg}
+    settings = {**settings, "hyperparameters": {**settings["hyperparameters"], **change.get("hyperparameters", {})}}
+    data = experiment(interactions, info, features, ui_adjacency, user_item, eisg, cooccurrence, knn,
+                      consistent_knn, training)
+    return _seeds(data, settings, ablations, training, evaluation, runs, variant)
+
+
+def train_single_modalities(
+    interactions: pd.DataFrame, info: dict, features: dict[str, np.ndarray], ui_adjacency: sp.csr_matrix,
+    user_item: sp.csr_matrix, eisg: dict[str, sp.csr_matrix], cooccurrence: sp.csr_matrix,
+    knn: dict[str, sp.csr_matrix], consistent_knn: dict[str, sp.csr_matrix],
+    settings: dict, ablations: dict, training: dict, evaluation: dict, runs,
+) -> list[dict]:
+    """SIGER on each modality alone (`training.modalities: [<m>]`), once per seed."""
+    out = []
+    for m in sorted(features):
+        only = {**training, "modalities": [m]}
+        data = experiment(interactions, info, features, ui_adjacency, user_item, eisg, cooccurrence, knn,
+                          consistent_knn, only)
+        out.append(_seeds(data, settings, ablations, only, evaluation, runs, f"siger_{m}_only"))
+    return out
+
+
+def compile_ablation_report(info: dict, ablations: dict, single_modalities: list[dict],
+                            **variants: dict) -> tuple[pd.DataFrame, str]:
+    """Every variant's valid and test Recall@20 / NDCG@20 (mean ± std over seeds), and its
+    change on validation against full SIGER: variants are compared on validation."""
+    results = [variants[v] for v in VARIANTS] + list(single_modalities)
+    splits = [summarize(results, METRICS, split=split).set_index("model")
+              .rename(columns=lambda c, split=split: f"{split} {c}" if c.split()[0] in METRICS.values() else c)
+              for split in ("valid", "test")]
+    table = splits[0].join(splits[1][[c for c in splits[1] if c.startswith("test ")]])
+    for label in METRICS.values():
+        full = table.loc["siger", f"valid {label} mean"]
+        table[f"valid {label} vs siger"] = (table[f"valid {label} mean"] - full) / full
+    table = table.reset_index()
+    n = len(ablations["seeds"])
+    title = (f"{info['name']}: SIGER's ablations, " + (f"mean ± std over {n} seeds" if n > 1 else "one seed")
+             + "; compared on validation, test beside it")
+    labels = {f"{split} {label}": f"{split} {label}" for split in ("valid", "test") for label in METRICS.values()}
+    return table, markdown_table(table, title, metrics=labels)
