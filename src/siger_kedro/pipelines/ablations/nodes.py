@@ -10,9 +10,8 @@ import scipy.sparse as sp
 
 from ...graphs.normalize import mix_graphs, normalize_square
 from ...reporting.comparison import markdown_table, summarize
-from ..compare import tracking
-from ..compare.nodes import _logged
-from ..model.nodes import experiment, training_job
+from ..compare.nodes import seed_records
+from ..model.nodes import experiment
 
 # variant -> what it changes: SIGER's hyper-parameters, or the EISG's beta (Eq 7)
 VARIANTS = {
@@ -27,13 +26,7 @@ METRICS = {"recall@20": "R@20", "ndcg@20": "N@20"}
 
 
 def _seeds(data, settings: dict, ablations: dict, training: dict, evaluation: dict, runs, name: str) -> dict:
-    records = []
-    with tracking.model_run(name):
-        for seed in ablations["seeds"]:
-            job = training_job(data, settings, training, evaluation, seed=seed, label=f"{name} seed {seed}")
-            _, record = _logged(job, runs, f"{name}/seed-{seed}", {tracking.MODEL_TAG: name, "seed": str(seed)})
-            records.append(record)
-    return {"model": name, "seeds": records}
+    return {"model": name, "seeds": seed_records(data, settings, ablations["seeds"], training, evaluation, runs, name)}
 
 
 def train_variant(

@@ -36,7 +36,7 @@ def selected_models(compare: dict) -> list[str]:
     return list(dict.fromkeys(chosen))
 
 
-def _logged(job, store: RunStore, run_name: str, tags: dict[str, str]) -> tuple[TrainingResult, dict]:
+def logged_training(job, store: RunStore, run_name: str, tags: dict[str, str]) -> tuple[TrainingResult, dict]:
     """One training in its own nested MLflow run (epochs logged live, or after the fact when
     the run is reused from the store); returns the result and its record."""
     params = {"hyperparameters": job.hyperparameters, "seed": job.config.seed}
@@ -73,7 +73,7 @@ def search_hyperparameters(
         for j, hyper in enumerate(trials):
             job = training_job(data, {**settings, "hyperparameters": hyper}, training, evaluation,
                                seed=seed, label=f"{model} trial {j + 1}/{len(trials)}")
-            _, record = _logged(job, runs, f"{model}/trial-{j}", {tracking.MODEL_TAG: model, "seed": str(seed)})
+            _, record = logged_training(job, runs, f"{model}/trial-{j}", {tracking.MODEL_TAG: model, "seed": str(seed)})
             records.append({"trial": j, "hyperparameters": hyper, **record})
             logger.info("%s trial %d/%d: %s %.4f", model, j + 1, len(trials), metric, record[metric])
         best = max(records, key=lambda r: r[metric])
@@ -83,6 +83,18 @@ def search_hyperparameters(
     search = {"model": model, "valid_metric": metric, "best_trial": best["trial"],
               "best_hyperparameters": best["hyperparameters"], "trials": records}
     return search, chosen
+
+
+def seed_records(data, settings: dict, seeds: list[int], training: dict, evaluation: dict, runs: RunStore,
+                 name: str) -> list[dict]:
+    """`settings` trained once per seed, each in its own MLflow run nested under the `name` run."""
+    records = []
+    with tracking.model_run(name):
+        for seed in seeds:
+            job = training_job(data, settings, training, evaluation, seed=seed, label=f"{name} seed {seed}")
+            _, record = logged_training(job, runs, f"{name}/seed-{seed}", {tracking.MODEL_TAG: name, "seed": str(seed)})
+            records.append(record)
+    return records
 
 
 def train_seeds(
@@ -95,12 +107,8 @@ def train_seeds(
     model = settings["model"]
     data = experiment(interactions, info, features, ui_adjacency, user_item, eisg, cooccurrence, knn, consistent_knn,
                       training)
-    records = []
+    records = seed_records(data, settings, compare["seeds"], training, evaluation, runs, model)
     with tracking.model_run(model):
-        for seed in compare["seeds"]:
-            job = training_job(data, settings, training, evaluation, seed=seed, label=f"{model} seed {seed}")
-            _, record = _logged(job, runs, f"{model}/seed-{seed}", {tracking.MODEL_TAG: model, "seed": str(seed)})
-            records.append(record)
         summary = summarize([{"model": model, "seeds": records}]).iloc[0].drop("model").to_dict()
         tracking.log_metrics({k.replace(" ", "_"): v for k, v in summary.items()})
     return {"model": model, "hyperparameters": settings["hyperparameters"], "seeds": records}
