@@ -7,8 +7,9 @@
 - `train.settings` is the block of the model `train.model` names, the one the `train`
   pipeline trains (`kedro run --pipeline train --params train.model=freedom`).
 
-It also refuses, before anything runs, a dataset name that is not one folder name and a catalog
-path outside the project's `data/` (paths.py).
+It also refuses, before anything runs, parameters outside their schema (parameters.py), a
+dataset name that is not one folder name and a catalog path outside the project's `data/`
+(paths.py).
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from typing import Any
 from kedro.config import OmegaConfigLoader
 
 from .models.registry import MODELS, check_model
+from .parameters import check_parameters
 from .paths import check_catalog_paths, check_name
 
 
@@ -43,7 +45,9 @@ class ProjectConfigLoader(OmegaConfigLoader):
     def __getitem__(self, key: str) -> dict[str, Any]:
         config = super().__getitem__(key)
         if key == "parameters":
-            return with_model_settings(config)
+            config = with_model_settings(config)
+            check_parameters(config)
+            return config
         if key == "catalog":
             self._check_names()
             check_catalog_paths(config, Path(self.conf_source).resolve().parent)

@@ -62,7 +62,16 @@ def test_a_bad_epoch_count_overwrites_no_trained_weights(kedro_project):
     assert _invoke("dataset=tiny").exit_code == 0
     before = _checksums(kedro_project / "data")
     result = _invoke("dataset=tiny", "training.epochs=-1")
-    assert result.exit_code != 0 and "training.epochs must be a positive integer, got -1" in str(result.exception)
+    assert result.exit_code != 0 and "training.epochs: -1 is not allowed" in str(result.exception)
     after = _checksums(kedro_project / "data")
     assert {p: c for p, c in after.items() if p.name != ".cache_keys.json"} == \
         {p: c for p, c in before.items() if p.name != ".cache_keys.json"}
+
+
+def test_training_itself_refuses_a_bad_epoch_count_when_called_without_the_schema(tmp_path):
+    from siger_kedro.training.runs import TrainingJob, train_model
+    from siger_kedro.training.trainer import TrainConfig
+
+    job = TrainingJob(None, "lightgcn", {}, TrainConfig(epochs=-1), {})
+    with pytest.raises(ValueError, match="training.epochs must be a positive integer, got -1"):
+        train_model(job)
