@@ -11,10 +11,9 @@ import shlex
 import pytest
 
 from siger_kedro.cli import run
-from siger_kedro.config_loader import ProjectConfigLoader
 from siger_kedro.pipeline_registry import register_pipelines
 from siger_kedro.pipelines.compare.nodes import selected_models
-from siger_kedro.settings import CONFIG_LOADER_ARGS
+from siger_kedro.settings import CONFIG_LOADER_ARGS, ProjectConfigLoader
 
 from conftest import ROOT
 

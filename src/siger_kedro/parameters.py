@@ -1,10 +1,17 @@
-"""The parameters' schema, checked when the configuration is loaded, before any node runs:
-types, ranges and unknown keys, each error naming the key, the value and what is allowed.
-Model hyper-parameters are checked against the model's own config dataclass."""
+"""The parameters as the project reads them, computed after every environment (`base`,
+`local`, `test`) and every `--params` value has been merged (settings.py's config loader):
+
+- each model's block (`conf/base/parameters_models/<model>.yml`: hyperparameters, grid, its
+  own training overrides) gets `model: <model>`, so a node that takes a block knows (and the
+  stage cache sees) which model's code it runs;
+- `train.settings` is the block of the model `train.model` names, the one the `train`
+  pipeline trains (`kedro run --pipeline train --params train.model=freedom`);
+- the schema, checked before any node runs: types, ranges and unknown keys, each error naming
+  the key, the value and what is allowed; model hyper-parameters against the model's own
+  config dataclass."""
 from __future__ import annotations
 
 import dataclasses
-
 import re
 from typing import Any, Literal
 
@@ -12,7 +19,25 @@ import torch
 from pydantic import (BaseModel, ConfigDict, Field, NonNegativeInt, PositiveFloat, PositiveInt, TypeAdapter,
                       ValidationError, field_validator)
 
-from .models.registry import MODELS, config_class
+from .models.registry import MODELS, check_model, config_class
+
+
+def with_model_settings(params: dict[str, Any]) -> dict[str, Any]:
+    params = dict(params)
+    for name in MODELS:
+        if isinstance(params.get(name), dict):
+            params[name] = {**params[name], "model": name}
+    train = params.get("train")
+    if isinstance(train, dict) and "model" in train:
+        try:
+            name = check_model(str(train["model"]))
+        except ValueError as exc:
+            raise ValueError(f"train.model: {exc}") from None
+        if not isinstance(params.get(name), dict):
+            raise ValueError(f"train.model is {name!r}, but the parameters have no {name!r} block "
+                             f"(expected conf/base/parameters_models/{name}.yml)")
+        params["train"] = {**train, "settings": params[name]}
+    return params
 
 
 class ParameterError(ValueError):
