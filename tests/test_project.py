@@ -14,7 +14,7 @@ def test_train_pipeline_is_every_stage_in_order():
     assert [n.name for n in train.nodes][0] == "prepare_dataset"
     assert train.inputs() == {"raw_dataset", "params:ingest", "params:features", "params:graphs.cooccurrence_k",
                               "params:graphs.knn_k", "params:graphs.knn_backend", "params:graphs.beta", "params:training",
-                              "params:evaluation", "params:train.settings", "mo_training_runs"}
+                              "params:evaluation", "params:train.settings", "params:recommend", "mo_training_runs"}
 
 
 def test_kedro_viz_build_draws_every_dataset_in_its_layer(kedro_project):

@@ -108,6 +108,16 @@ class Ablations(_Section):
     seeds: list[int] = Field(min_length=1)
 
 
+class Recommend(_Section):
+    source: str = Field(pattern=r"^(latest|[0-9a-f]{32}|runs:/[0-9a-f]{32}/\S+|models:/\S+)$")
+    users: str | int | list[str | int] | None = None
+    users_file: str | None = None
+    k: PositiveInt
+    keep_seen: bool
+    unknown_users: Literal["error", "popular"]
+    title_columns: list[str]
+
+
 class Train(_Section):
     model: Literal[MODELS]  # type: ignore[valid-type]
     settings: dict = {}
@@ -121,7 +131,7 @@ class ModelBlock(_Section):
 
 
 SECTIONS = {"training": Training, "evaluation": Evaluation, "graphs": Graphs, "ingest": Ingest,
-            "compare": Compare, "ablations": Ablations, "train": Train}
+            "compare": Compare, "ablations": Ablations, "train": Train, "recommend": Recommend}
 FREE = {"features", "dataset"}  # checked by their own readers (feature specs) or as a folder name
 
 

@@ -1,10 +1,10 @@
 """Registry: the stages, `train` (raw data to the trained `train.model`, its metrics, top-K
-list and curves), `compare` (every model of Table 1 from raw data to the comparison report),
-`ablations` (SIGER's ablations over seeds) and `export_mmrec` (the prepared dataset with its
-features, in MMRec format)."""
+list, curves and recommender), `compare` (every model of Table 1 from raw data to the
+comparison report), `ablations` (SIGER's ablations over seeds), `recommend` (top-k lists from
+a trained model) and `export_mmrec` (the prepared dataset with its features, in MMRec format)."""
 from kedro.pipeline import Pipeline
 
-from .pipelines import ablations, compare, export_mmrec, features, graphs, ingest
+from .pipelines import ablations, compare, export_mmrec, features, graphs, ingest, recommend
 from .pipelines.model import model_pipeline
 
 
@@ -24,4 +24,4 @@ def register_pipelines() -> dict[str, Pipeline]:
     export = stages["ingest"] + stages["features"] + export_mmrec.create_pipeline()
     return {**stages, "compare": upstream + compare.create_pipeline(),
             "ablations": upstream + ablations.create_pipeline(), "export_mmrec": export,
-            "train": train, "__default__": train}
+            "recommend": recommend.create_pipeline(), "train": train, "__default__": train}

@@ -25,6 +25,7 @@ PARAMS = {
     },
     "params:train.settings": {"model": "siger", "hyperparameters": {"embedding_dim": 8}},
     "params:evaluation": {"ks": [5, 10], "batch_size": 7, "mask_valid_in_test": True, "recommend_k": 3},
+    "params:recommend": {"k": 3, "title_columns": ["title"]},
 }
 
 
@@ -89,6 +90,10 @@ def test_training_and_evaluation_stages_on_mmrec_data(tmp_path):
     assert {"valid_recall@10", "test_ndcg@5", "test_map@10", "test_precision@5"} <= set(metrics)
     top = c.load("train.top_k")
     assert len(top) == 20 * 3 and top["rank"].tolist()[:3] == [1, 2, 3]
+    recommender = c.load("train.recommender")  # MMRec data has no titles
+    assert (recommender.model, recommender.k, recommender.titles.tolist()) == ("siger", 3, [""] * 16)
+    assert recommender.seen.sum() == c.load("int_dataset_info")["n_train"] + c.load("int_dataset_info")["n_valid"] + \
+        c.load("int_dataset_info")["n_test"]
 
 
 def test_item_without_training_interactions_is_ranked_but_has_no_edges(tmp_path):

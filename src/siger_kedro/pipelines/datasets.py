@@ -4,9 +4,11 @@ they are part of the Kedro layer; the library modules do not import Kedro."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
+import mlflow
 import numpy as np
 import scipy.sparse as sp
 import torch
@@ -18,6 +20,9 @@ from ..data.errors import DataFormatError
 from ..data.export import export_mmrec
 from ..data.raw import packaged_dataset_folder, read_raw_folder
 from ..storage import atomic_path, load_arrays, load_tensors, save_arrays
+from ..serving.mlflow_model import log_recommender
+from ..serving.recommender import Recommender
+from ..serving.store import RecommenderStore
 from ..training.runs import RunStore
 
 
@@ -187,3 +192,50 @@ class OptionalJSONDataset(AbstractDataset[dict, dict | None]):
 
     def _describe(self) -> dict[str, Any]:
         return {"filepath": str(self._filepath)}
+
+
+class RecommenderDataset(AbstractDataset[Recommender, Recommender]):
+    """A trained model's recommender folder (serving/recommender.py). With `log_model`, saving
+    also logs it to the active MLflow run as the pyfunc model `recommender`, registered as
+    `<model>-<dataset>` (serving/mlflow_model.py)."""
+
+    def __init__(self, path: str, log_model: bool = False, metadata: dict | None = None):
+        self._path, self._log_model, self.metadata = Path(path), log_model, metadata
+
+    def load(self) -> Recommender:
+        return Recommender.load(self._path)
+
+    def save(self, data: Recommender) -> None:
+        data.save(self._path)
+        if self._log_model and mlflow.active_run() is not None:
+            log_recommender(self._path, data, registered_model_name=data.name)
+
+    def _exists(self) -> bool:
+        return self._path.is_dir()
+
+    def _describe(self) -> dict[str, Any]:
+        return {"path": str(self._path), "log_model": self._log_model}
+
+
+class RecommenderStoreDataset(AbstractDataset[None, RecommenderStore]):
+    """Hands `recommend` the store that finds a trained recommender by its source: the folder
+    at `path` for `latest`, else an MLflow run or registered model."""
+
+    def __init__(self, path: str, metadata: dict | None = None):
+        self._location, self.metadata = Path(path), metadata  # not `_path`: not an output
+
+    def load(self) -> RecommenderStore:
+        return RecommenderStore(self._location)
+
+    def save(self, data: None) -> None:
+        raise DatasetError("recommenders are written by the train pipeline")
+
+    def fingerprint(self) -> str:
+        # A source such as models:/<name>@champion can name another model at each run: never cached.
+        return os.urandom(16).hex()
+
+    def _exists(self) -> bool:
+        return True
+
+    def _describe(self) -> dict[str, Any]:
+        return {"path": str(self._location)}

@@ -14,6 +14,7 @@ import scipy.sparse as sp
 import torch
 
 from ...models.registry import create_model
+from ...serving import Recommender, recommender_from_training
 from ...training.experiment import (
     Experiment,
     evaluator_for,
@@ -75,9 +76,7 @@ def evaluate_model(interactions: pd.DataFrame, info: dict, features: dict[str, n
     device = resolve_device(training["device"])
     data = experiment(interactions, info, features, ui_adjacency, user_item, eisg, cooccurrence, knn, consistent_knn,
                       training)
-    model = create_model(settings["model"], data.inputs, settings.get("hyperparameters"), device)
-    model.load_state_dict(weights)
-    model.eval()
+    model = trained_model(data, settings, weights, device)
     metrics = score(model, data, evaluation, device)
     best = max(history, key=lambda h: h[f"valid_{training['valid_metric']}"])
     metrics |= {
@@ -89,6 +88,31 @@ def evaluate_model(interactions: pd.DataFrame, info: dict, features: dict[str, n
     exclude = [data.inputs.train, data.valid]
     return metrics, _recommendations(evaluator_for(data, evaluation, device), user_emb, item_emb, exclude,
                                      evaluation["recommend_k"], user_ids, item_ids)
+
+
+def trained_model(data: Experiment, settings: dict, weights: dict[str, torch.Tensor], device: torch.device):
+    model = create_model(settings["model"], data.inputs, settings.get("hyperparameters"), device)
+    model.load_state_dict(weights)
+    return model.eval()
+
+
+def package_recommender(interactions: pd.DataFrame, info: dict, features: dict[str, np.ndarray],
+                        ui_adjacency: sp.csr_matrix, user_item: sp.csr_matrix, eisg: dict[str, sp.csr_matrix],
+                        cooccurrence: sp.csr_matrix, knn: dict[str, sp.csr_matrix],
+                        consistent_knn: dict[str, sp.csr_matrix], user_ids: pd.DataFrame, item_ids: pd.DataFrame,
+                        items: pd.DataFrame, settings: dict, weights: dict[str, torch.Tensor], training: dict,
+                        recommend: dict) -> Recommender:
+    """The trained model as a recommender (its final embeddings, what each user has seen, ids
+    and titles): what `recommend` and the MLflow model serve."""
+    training = model_training(settings, training)
+    device = resolve_device(training["device"])
+    data = experiment(interactions, info, features, ui_adjacency, user_item, eisg, cooccurrence, knn, consistent_knn,
+                      training)
+    with torch.no_grad():
+        user_emb, item_emb = trained_model(data, settings, weights, device).embeddings()
+    return recommender_from_training(settings["model"], info["name"], user_emb.cpu().numpy(), item_emb.cpu().numpy(),
+                                     interactions, user_ids, item_ids, items, recommend["title_columns"],
+                                     recommend["k"])
 
 
 def _recommendations(evaluator, user_emb, item_emb, exclude, k, user_ids, item_ids) -> pd.DataFrame:

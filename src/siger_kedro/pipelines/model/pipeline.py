@@ -4,18 +4,18 @@ trains: `train` (namespace `train`, the model named by `train.model`) and `compa
 `compare.<model>`, after that model's search)."""
 from kedro.pipeline import Node, Pipeline, pipeline
 
-from .nodes import evaluate_model, plot_training_curve, train_model
+from .nodes import evaluate_model, package_recommender, plot_training_curve, train_model
 
 # The upstream stages' outputs every model reads; shared, never namespaced.
 EXPERIMENT = ["int_interactions", "int_dataset_info", "feat_item_features", "mi_ui_adjacency", "mi_user_item",
               "mi_eisg", "mi_cooccurrence_graph", "mi_modality_graphs", "mi_consistent_knn"]
 RUNS = "mo_training_runs"  # the run store: checkpoints and finished runs, shared by all models
-SHARED = {*EXPERIMENT, RUNS, "int_user_ids", "int_item_ids"}
-SHARED_PARAMS = {"params:training", "params:evaluation"}
+SHARED = {*EXPERIMENT, RUNS, "int_user_ids", "int_item_ids", "int_items"}
+SHARED_PARAMS = {"params:training", "params:evaluation", "params:recommend"}
 
 
 def template() -> Pipeline:
-    """train -> score -> top-K -> plots for the model of the `settings` input."""
+    """train -> score -> top-K -> recommender -> plots for the model of the `settings` input."""
     return Pipeline([
         Node(train_model, inputs=[*EXPERIMENT, "settings", "params:training", "params:evaluation", RUNS],
              outputs=["weights", "history"], name="train_model", tags=["training"]),
@@ -23,6 +23,10 @@ def template() -> Pipeline:
              inputs=[*EXPERIMENT, "int_user_ids", "int_item_ids", "settings", "weights", "history",
                      "params:training", "params:evaluation"],
              outputs=["metrics", "top_k"], name="evaluate_model", tags=["evaluation"]),
+        Node(package_recommender,
+             inputs=[*EXPERIMENT, "int_user_ids", "int_item_ids", "int_items", "settings", "weights",
+                     "params:training", "params:recommend"],
+             outputs="recommender", name="package_recommender", tags=["serving"]),
         Node(plot_training_curve, inputs=["history", "settings", "params:training"], outputs="training_curve",
              name="plot_training_curve", tags=["evaluation"]),
     ])

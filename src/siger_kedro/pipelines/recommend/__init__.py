@@ -1,0 +1,4 @@
+"""`recommend`: each requested user's top-k items from a trained model."""
+from .pipeline import create_pipeline
+
+__all__ = ["create_pipeline"]

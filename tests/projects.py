@@ -1,0 +1,37 @@
+"""A Kedro project around the installed package, for tests that run pipelines."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def make_project(path: Path) -> Path:
+    """A copy of the project's configuration in `path`, so that data/, mlflow.db and the MLflow
+    artifacts of a test run stay there (the package itself is installed)."""
+    shutil.copytree(ROOT / "conf", path / "conf")
+    shutil.copy(ROOT / "pyproject.toml", path / "pyproject.toml")
+    (path / "src").mkdir()  # bootstrap_project wants it
+    # An absolute store: MLflow caches its SQLite engine by URI, so the relative default
+    # would keep writing to the first test's file.
+    mlflow_yml = path / "conf" / "base" / "mlflow.yml"
+    mlflow_yml.write_text(mlflow_yml.read_text().replace("sqlite:///mlflow.db", f"sqlite:///{path / 'mlflow.db'}"))
+    return path
+
+
+def run_pipeline(project: Path, pipeline: str, env: str = "test", **params):
+    """`kedro run --pipeline <pipeline> --env test --params ...` in-process (dataset tiny unless given)."""
+    from kedro.framework.session import KedroSession
+    from kedro.framework.startup import bootstrap_project
+
+    runtime: dict = {"dataset": "tiny"}
+    for key, value in params.items():  # "a.b": v -> {"a": {"b": v}}, as the CLI's --params does
+        *parents, leaf = key.split(".")
+        target = runtime
+        for parent in parents:
+            target = target.setdefault(parent, {})
+        target[leaf] = value
+    bootstrap_project(project)
+    with KedroSession.create(project_path=project, env=env, runtime_params=runtime) as session:
+        return session.run(pipeline_names=[pipeline])
