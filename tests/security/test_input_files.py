@@ -78,7 +78,7 @@ def test_a_text_file_named_npy_is_not_called_a_pickle(tmp_path):
     with pytest.raises(DataFormatError) as e:
         read_raw_folder(folder, "mini")
     assert str(e.value) == (f"{folder / 'text_feat.npy'} is not a .npy file: it starts with b'0.1,0.2\\n0.3,0.4\\n'; "
-                            "expected a file written by numpy.save or scipy.sparse.save_npz")
+                            "expected a file written by numpy.save")
     np.save(folder / "text_feat.npy", np.array([{"a": 1}, None], dtype=object), allow_pickle=True)
     with pytest.raises(DataFormatError) as e:
         read_raw_folder(folder, "mini")
@@ -86,7 +86,10 @@ def test_a_text_file_named_npy_is_not_called_a_pickle(tmp_path):
                             "expected a numeric array written by numpy.save")
     (tmp_path / "knn").mkdir()
     (tmp_path / "knn" / "image.npz").write_text("not a zip")
-    with pytest.raises(DataFormatError, match=r"image\.npz is not an \.npz file \(a zip archive\): it starts with b'not a zip'"):
+    with pytest.raises(DataFormatError, match=r"image\.npz is not an \.npz file: it starts with b'not a zip'; expected a file written by scipy"):
+        load_arrays(tmp_path / "knn", ".npz")
+    (tmp_path / "knn" / "image.npz").write_bytes(b"PK\x03\x04truncated")
+    with pytest.raises(DataFormatError, match=r"image\.npz is a damaged \.npz file \(.*\); expected a file written by"):
         load_arrays(tmp_path / "knn", ".npz")
 
 
