@@ -1,9 +1,10 @@
 """MLflow tracking that kedro-mlflow leaves to the project.
 
 kedro-mlflow opens the run, logs every parameter, logs artifact datasets and marks a failing
-run FAILED. This hook adds: the git commit, the dataset's name and fingerprint as tags, the
-per-epoch numbers that training emits as log records (live, while training runs), and the
-final metrics.
+run FAILED. This hook adds: the git commit, the process's pid and host, the dataset's name and
+fingerprint as tags, the per-epoch numbers that training emits as log records (live, while
+training runs), and the final metrics; and it marks KILLED the runs that killed processes
+left RUNNING (run_status.py).
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from kedro.framework.project import pipelines
 
 from .cache import KeyStore, node_keys, output_path
 from .reporting.mlflow_names import mlflow_metrics
+from .run_status import mark_killed_runs, process_tags
 
 DATASET_INFO = "int_dataset_info"
 FINAL_METRICS = "train.metrics"  # the train pipeline model's valid_* and test_* scores
@@ -109,8 +111,9 @@ class RunTrackingHooks:
         names = run_params.get("pipeline_names") or ["__default__"]
         full = reduce(operator.add, (pipelines[n] for n in names), pipeline)
         self._keys, self._catalog = node_keys(full.nodes, catalog), catalog
-        if mlflow.active_run() is not None:
-            mlflow.set_tag("git_commit", git_commit(self._project_path or run_params["project_path"]))
+        if (run := mlflow.active_run()) is not None:
+            mlflow.set_tags({**process_tags(), "git_commit": git_commit(self._project_path or run_params["project_path"])})
+            mark_killed_runs(mlflow.MlflowClient(), run.info.experiment_id, run.info.run_id)
             ran = {n.name for n in pipeline.nodes}
             mlflow.set_tags({f"cache_key.{name}": key[:16] for name, key in self._keys.items()})
             mlflow.set_tag("cache_hits", ",".join(sorted(set(self._keys) - ran)) or "none")

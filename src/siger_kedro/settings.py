@@ -25,11 +25,17 @@ class ProjectConfigLoader(OmegaConfigLoader):
             check_catalog_paths(config, Path(self.conf_source).resolve().parent)
         return config
 
-    def _check_names(self) -> None:
+    def dataset_name(self) -> str:
+        """The run's dataset (--params dataset=..., else globals.yml), checked as a folder name."""
         runtime = self.runtime_params or {}
-        globals_ = super().__getitem__("globals") if "globals" in self.config_patterns else {}
-        check_name("dataset", runtime.get("dataset", globals_.get("dataset", "")))
-        model = (runtime.get("train") or {}).get("model", globals_.get("model"))
+        return check_name("dataset", runtime.get("dataset", self._global_values().get("dataset", "")))
+
+    def _global_values(self) -> dict[str, Any]:
+        return super().__getitem__("globals") if "globals" in self.config_patterns else {}
+
+    def _check_names(self) -> None:
+        self.dataset_name()
+        model = ((self.runtime_params or {}).get("train") or {}).get("model", self._global_values().get("model"))
         if model is not None:
             check_name("train.model", model)
 

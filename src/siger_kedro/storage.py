@@ -7,6 +7,7 @@ import pickle
 import re
 import shutil
 import tempfile
+import zipfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
@@ -14,6 +15,8 @@ from typing import Callable, Iterator
 import numpy as np
 import scipy.sparse as sp
 import torch
+
+from .data.errors import DataFormatError
 
 
 @contextmanager
@@ -56,11 +59,31 @@ def save_arrays(folder: str | Path, arrays: dict[str, np.ndarray | sp.spmatrix],
 
 def load_arrays(folder: str | Path, suffix: str) -> dict[str, np.ndarray | sp.csr_matrix]:
     folder = Path(folder)
-    out = {}
-    for path in sorted(folder.glob(f"*{suffix}")):
-        key = path.name[: -len(suffix)]
-        out[key] = sp.load_npz(path).tocsr() if path.suffix == ".npz" else np.load(path)
-    return out
+    return {path.name[: -len(suffix)]: load_array(path) for path in sorted(folder.glob(f"*{suffix}"))}
+
+
+# Per array suffix: the file's first bytes, its name in an error, and what writes it.
+ARRAY_FILES = {".npy": (b"\x93NUMPY", "a .npy file", "numpy.save"),
+               ".npz": (b"PK\x03\x04", "an .npz file", "scipy.sparse.save_npz")}
+
+
+def load_array(path: str | Path) -> np.ndarray | sp.csr_matrix:
+    """A dense `.npy` array of numbers or a sparse `.npz` matrix. A file that is not one is refused
+    saying what it is not: numpy's own message for it would suggest loading it as a pickle."""
+    path = Path(path)
+    magic, kind, writer = ARRAY_FILES[path.suffix]
+    with open(path, "rb") as f:
+        head = f.read(16)
+    if not head.startswith(magic):
+        raise DataFormatError(f"{path} is not {kind}: it starts with {head!r}; expected a file written by {writer}")
+    try:
+        return sp.load_npz(path).tocsr() if path.suffix == ".npz" else np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
+        if "allow_pickle" in str(e):  # an array of Python objects: its data is a pickle
+            raise DataFormatError(f"{path} holds Python objects, not numbers; expected a numeric "
+                                  f"array written by {writer}") from None
+        raise DataFormatError(f"{path} is a damaged {kind[kind.index(' ') + 1:]} ({e}); expected a file "
+                              f"written by {writer}") from None
 
 
 class UntrustedFile(RuntimeError):

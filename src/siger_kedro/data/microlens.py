@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import DataFormatError
+from .errors import DataFormatError, not_utf8
 from .kcore import dedup_kcore
 from .dataset import RawDataset
 
@@ -50,6 +50,8 @@ def _read_columns(path: Path, roles: dict[str, set[str]]) -> tuple[pd.DataFrame,
         raise DataFormatError(f"{path}: empty file; expected a CSV with columns {expected}") from e
     except pd.errors.ParserError as e:
         raise DataFormatError(f"{path}: {e}; expected a CSV with columns {expected}") from e
+    except UnicodeDecodeError:
+        raise not_utf8(path) from None
     header = [_norm(v) for v in df.iloc[0]]
     if header and header[0].isdigit():  # no header: columns in role order
         if df.shape[1] < len(roles):

@@ -10,10 +10,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import DataFormatError
+from ..storage import load_array
+from .errors import DataFormatError, not_utf8
 
 REQUIRED_COLUMNS = ("userID", "itemID", "x_label")
 FEATURE_SUFFIX = "_feat.npy"
+# 0-based contiguous ids are below the number of rows. Gaps (rows dropped without re-indexing)
+# are tolerated up to this factor; a larger id would only allocate memory for ids no row uses.
+ID_GAP_FACTOR = 10
 
 
 def read_tsv(path: Path) -> pd.DataFrame:
@@ -39,6 +43,13 @@ def read_tsv(path: Path) -> pd.DataFrame:
         raise DataFormatError(f"{path}: malformed tab-separated file ({str(e).strip()})") from e
     except pd.errors.EmptyDataError as e:
         raise DataFormatError(f"{path}: file is empty; expected a header line") from e
+    except UnicodeDecodeError:
+        raise not_utf8(path) from None
+    if df.shape[1] == 1 and "," in str(df.columns[0]):  # the whole comma-separated line is one field
+        raise DataFormatError(
+            f"{path} is comma-separated, not tab-separated: its header line {df.columns[0]!r} has no "
+            "tab; expected fields separated by tabs"
+        )
     blank = (df == "").all(axis=1)
     return df[~blank]
 
@@ -65,6 +76,21 @@ def parse_int_column(df: pd.DataFrame, column: str, path: Path) -> np.ndarray:
             "(expected integers >= 0)"
         )
     return ints
+
+
+def check_id_range(ids: np.ndarray, df: pd.DataFrame, column: str, path: Path) -> np.ndarray:
+    """`ids` unless one is far larger than the file's row count allows (an id of 10^12 in a
+    small file would size every per-id array at 10^12), naming the first such line."""
+    limit = ID_GAP_FACTOR * len(ids) + 1000
+    high = ids >= limit
+    if high.any():
+        i = int(np.flatnonzero(high)[0])
+        raise DataFormatError(
+            f"{path}: line {df.index[i] + 2}, column '{column}': id {ids[i]} is far larger than the "
+            f"file's {len(ids)} rows allow ({int(high.sum())} such row(s); expected 0-based "
+            f"contiguous ids, all below {limit})"
+        )
+    return ids
 
 
 def parse_float_column(df: pd.DataFrame, column: str, path: Path) -> np.ndarray:
@@ -108,8 +134,8 @@ def read_mmrec_inter(path: Path) -> pd.DataFrame:
         else np.full(len(df), np.nan)
     )
     return pd.DataFrame({
-        "user": parse_int_column(df, "userID", path),
-        "item": parse_int_column(df, "itemID", path),
+        "user": check_id_range(parse_int_column(df, "userID", path), df, "userID", path),
+        "item": check_id_range(parse_int_column(df, "itemID", path), df, "itemID", path),
         "timestamp": timestamp,
         "split": split.astype(np.int8),
     })
@@ -120,10 +146,7 @@ def read_feature_files(folder: Path) -> dict[str, np.ndarray]:
     Arrays are returned as stored; `validate.validate_features` checks them."""
     features = {}
     for path in sorted(folder.glob("*" + FEATURE_SUFFIX)):
-        try:
-            features[path.name[: -len(FEATURE_SUFFIX)]] = np.load(path, allow_pickle=False)
-        except (ValueError, OSError) as e:
-            raise DataFormatError(f"{path}: not a readable .npy array ({e})") from e
+        features[path.name[: -len(FEATURE_SUFFIX)]] = load_array(path)
     return features
 
 

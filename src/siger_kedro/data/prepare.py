@@ -50,11 +50,13 @@ def prepare_interactions(
     Either way, valid/test rows of users without a training row are dropped.
     """
     df = raw.interactions
-    n_duplicates = 0
+    # A repeated (user, item) row adds nothing: dropped, keeping the first. MMRec's split is
+    # given, so only repeats within one split are; a pair in two splits is kept and reported.
+    duplicated = df.duplicated(["user", "item", "split"] if raw.format == "mmrec" else ["user", "item"],
+                               keep="first").to_numpy()
+    n_duplicates = int(duplicated.sum())
+    df = df[~duplicated]
     if raw.format in RAW_RELEASE_FORMATS:
-        duplicated = df.duplicated(["user", "item"], keep="first").to_numpy()
-        n_duplicates = int(duplicated.sum())
-        df = df[~duplicated]
         user_codes, user_uniques = pd.factorize(df["user"], sort=False)  # first-appearance order
         item_codes, item_uniques = pd.factorize(df["item"], sort=False)
         users, items = user_codes.astype(np.int64), item_codes.astype(np.int64)
@@ -100,9 +102,29 @@ def prepare_interactions(
         "n_users": len(user_ids), "n_items": len(item_ids),
         **{f"n_{s}": n for s, n in counts.items()},
         "n_duplicates_dropped": n_duplicates,
+        "n_train_valid_overlap": split_overlap(out, VALID, len(item_ids)),
+        "n_train_test_overlap": split_overlap(out, TEST, len(item_ids)),
         "fingerprint": fingerprint(out),
     }
+    report_repeats(info, raw.source)
     return out, user_ids, item_ids, info
+
+
+def split_overlap(interactions: pd.DataFrame, held_out: int, n_items: int) -> int:
+    """Distinct (user, item) pairs in both train and the `held_out` split."""
+    pair = interactions["user"].to_numpy(np.int64) * n_items + interactions["item"].to_numpy(np.int64)
+    split = interactions["split"].to_numpy()
+    return len(np.intersect1d(pair[split == TRAIN], pair[split == held_out]))
+
+
+def report_repeats(info: dict, source: str) -> None:
+    """One warning for dropped duplicate rows and for pairs in train and a held-out split: the
+    training mask hides such an item when ranking, so its held-out row can never be hit."""
+    counts = {key: info[key] for key in ("n_duplicates_dropped", "n_train_valid_overlap", "n_train_test_overlap")}
+    if any(counts.values()):
+        logger.warning("%s: %d duplicate (user, item) row(s) dropped; %d pair(s) in both train and valid, "
+                       "%d in both train and test (kept as given; such held-out rows can never be hit) "
+                       "- counts in dataset_info.json", source, *counts.values())
 
 
 def align_items(items: pd.DataFrame | None, item_ids: pd.DataFrame) -> pd.DataFrame:

@@ -8,7 +8,7 @@ from pathlib import Path
 from .amazon import read_amazon
 from .atomic import is_typed_header, read_atomic_inter, read_atomic_items
 from .dataset import RawDataset
-from .errors import DataFormatError
+from .errors import DataFormatError, not_utf8
 from .microlens import read_microlens
 from .mmrec import read_feature_files, read_id_mapping, read_mmrec_inter
 from .validate import validate_features
@@ -18,8 +18,11 @@ PACKAGED = {"ml-100k": ("recbole", "dataset_example/ml-100k")}
 
 
 def _header(path: Path) -> list[str]:
-    with open(path, encoding="utf-8") as f:
-        line = f.readline().rstrip("\r\n")
+    try:
+        with open(path, encoding="utf-8") as f:
+            line = f.readline().rstrip("\r\n")
+    except UnicodeDecodeError:
+        raise not_utf8(path) from None
     if not line.strip():
         raise DataFormatError(f"{path}: empty first line; expected a tab-separated header")
     return line.split("\t")

@@ -19,10 +19,10 @@ from ..data.dataset import RawDataset
 from ..data.errors import DataFormatError
 from ..data.export import export_mmrec
 from ..data.raw import packaged_dataset_folder, read_raw_folder
-from ..storage import atomic_path, load_arrays, load_tensors, save_arrays
 from ..serving.mlflow_model import log_recommender
 from ..serving.recommender import Recommender
 from ..serving.store import RecommenderStore
+from ..storage import atomic_path, load_array, load_arrays, load_tensors, save_arrays
 from ..training.runs import RunStore
 
 
@@ -95,7 +95,7 @@ class SparseMatrixDataset(AbstractDataset[sp.spmatrix, sp.csr_matrix]):
         self._filepath, self.metadata = Path(filepath), metadata
 
     def load(self) -> sp.csr_matrix:
-        return sp.load_npz(self._filepath).tocsr()
+        return load_array(self._filepath)
 
     def save(self, data: sp.spmatrix) -> None:
         with atomic_path(self._filepath) as tmp:
