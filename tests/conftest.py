@@ -2,9 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from projects import make_project
-
-ROOT = Path(__file__).resolve().parents[1]
+from projects import ROOT, make_project
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def make_project(path: Path) -> Path:
     """A copy of the project's configuration in `path`, so that data/, mlflow.db and the MLflow
     artifacts of a test run stay there (the package itself is installed)."""
-    shutil.copytree(ROOT / "conf", path / "conf")
+    # conf/local is the developer's own (git-ignored): tests start without it, as CI does
+    shutil.copytree(ROOT / "conf", path / "conf", ignore=lambda d, names: names if d.endswith("/conf/local") else [])
     shutil.copy(ROOT / "pyproject.toml", path / "pyproject.toml")
     (path / "src").mkdir()  # bootstrap_project wants it
     # An absolute store: MLflow caches its SQLite engine by URI, so the relative default

@@ -15,7 +15,7 @@ from siger_kedro.pipeline_registry import register_pipelines
 from siger_kedro.pipelines.compare.nodes import selected_models
 from siger_kedro.settings import CONFIG_LOADER_ARGS, ProjectConfigLoader
 
-from conftest import ROOT
+from projects import ROOT
 
 RUNTIME_ONLY = {"dataset"}  # read by the catalog at run time, not a parameter of conf/base
 

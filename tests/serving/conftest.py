@@ -1,6 +1,6 @@
 """One project trained once (tiny atomic data, `train` in the test environment, tracked in its
-own MLflow store) for every serving test: recommend, the MLflow model, the model server, the
-tracking server and the notebooks."""
+own MLflow store) for every test of what a user does with a trained model: recommend, the
+MLflow model, the model server, the tracking server, kedro-viz and the notebooks."""
 from __future__ import annotations
 
 import os
@@ -20,6 +20,9 @@ def trained_project(tmp_path_factory) -> Path:
     os.chdir(project)
     try:
         run_pipeline(project, "train")
+        # the tiny dataset is the project's own, for what runs outside `run_pipeline` (kedro viz,
+        # the notebooks): conf/local, where a user chooses theirs
+        (project / "conf" / "local" / "globals.yml").write_text("dataset: tiny\nmodel: siger\n")
         yield project
     finally:
         os.chdir(before)

@@ -3,12 +3,8 @@ and `mlflow models serve` answers POST /invocations on 127.0.0.1."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 
@@ -16,6 +12,7 @@ import pandas as pd
 import pytest
 
 from projects import run_pipeline
+from servers import free_port, project_env, running
 
 USERS = ["u5", "u2", "u9"]
 
@@ -25,12 +22,6 @@ def _recommend(project, k: int) -> pd.DataFrame:
     return pd.read_parquet(project / "data" / "07_model_output" / "tiny" / "recommendations.parquet")
 
 
-def _env(project) -> dict:
-    # the venv's bin first: mlflow serve starts `uvicorn` by name, as it does after `source .venv/bin/activate`
-    path = f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ.get('PATH', '')}"
-    return {**os.environ, "PATH": path, "MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}"}
-
-
 def test_the_pyfunc_model_in_a_fresh_process_gives_the_recommend_lists(in_trained_project, tmp_path):
     project = in_trained_project
     expected = _recommend(project, k=3)
@@ -38,16 +29,10 @@ def test_the_pyfunc_model_in_a_fresh_process_gives_the_recommend_lists(in_traine
               "model = mlflow.pyfunc.load_model('models:/siger-tiny/1')\n"
               f"out = model.predict(pd.DataFrame({{'user': {USERS!r}, 'k': 3}}))\n"
               "out.to_parquet(sys.argv[1])\n")
-    subprocess.run([sys.executable, "-c", script, str(tmp_path / "out.parquet")], cwd=project, env=_env(project),
+    subprocess.run([sys.executable, "-c", script, str(tmp_path / "out.parquet")], cwd=project, env=project_env(project),
                    check=True, timeout=300, capture_output=True)
     got = pd.read_parquet(tmp_path / "out.parquet")
     pd.testing.assert_frame_equal(got[expected.columns], expected, check_dtype=False)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _post(url: str, body: dict) -> tuple[int, dict]:
@@ -61,33 +46,10 @@ def _post(url: str, body: dict) -> tuple[int, dict]:
 
 @pytest.fixture
 def model_server(in_trained_project):
-    port = _free_port()
-    log = open(in_trained_project / "serve.log", "wb")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "models", "serve", "-m", "models:/siger-tiny/1", "--env-manager", "local",
-         "-h", "127.0.0.1", "-p", str(port), "-w", "1"],
-        cwd=in_trained_project, env=_env(in_trained_project), stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True)  # its own process group: the uvicorn workers go with it
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/ping", timeout=5):
-                    break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"the model server did not start: {(in_trained_project / 'serve.log').read_text()[-2000:]}")
-                time.sleep(1)
+    port = free_port()
+    with running(["mlflow", "models", "serve", "-m", "models:/siger-tiny/1", "--env-manager", "local",
+                  "-h", "127.0.0.1", "-p", str(port), "-w", "1"], in_trained_project, "/ping", port) as url:
         yield url
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
-        log.close()
 
 
 def test_the_served_model_answers_invocations(in_trained_project, model_server):

@@ -31,4 +31,4 @@ def create_pipeline(**kwargs) -> Pipeline:
     ], namespace=NAMESPACE, outputs=set(outputs), parameters=set(PARAMS),
         inputs={**{name: name for name in ("int_dataset_info", *EXPERIMENT, RUNS)},
                 **{f"results_of_{v}": f"{NAMESPACE}.{v}.results" for v in VARIANTS}})
-    return variants + rest
+    return Pipeline([variants + rest], tags=["ablations"])

@@ -29,4 +29,4 @@ def create_pipeline(**kwargs) -> Pipeline:
     report = pipeline([report], namespace=NAMESPACE, outputs=set(outputs), parameters={"params:compare"},
                       inputs={"int_dataset_info": "int_dataset_info",
                               **{f"results_of_{m}": f"{NAMESPACE}.{m}.results" for m in MODELS}})
-    return sum((model_pipeline_for(m) for m in MODELS), Pipeline([])) + report
+    return Pipeline([sum((model_pipeline_for(m) for m in MODELS), Pipeline([])) + report], tags=["compare"])

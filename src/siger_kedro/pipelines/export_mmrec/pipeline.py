@@ -12,5 +12,4 @@ def create_pipeline(**kwargs) -> Pipeline:
                 outputs="prm_mmrec_export",
                 name="export_mmrec",
             )
-        ]
-    )
+        ], tags=["export_mmrec"])

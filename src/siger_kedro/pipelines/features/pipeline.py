@@ -12,5 +12,4 @@ def create_pipeline(**kwargs) -> Pipeline:
                 outputs="feat_item_features",
                 name="extract_features",
             )
-        ]
-    )
+        ], tags=["features"])

@@ -42,5 +42,4 @@ def create_pipeline(**kwargs) -> Pipeline:
                 outputs="mi_eisg",
                 name="build_eisg",
             ),
-        ]
-    )
+        ], tags=["graphs"])

@@ -12,5 +12,4 @@ def create_pipeline(**kwargs) -> Pipeline:
                 outputs=["int_interactions", "int_user_ids", "int_item_ids", "int_items", "int_dataset_info"],
                 name="prepare_dataset",
             )
-        ]
-    )
+        ], tags=["ingest"])
