@@ -91,3 +91,12 @@ def test_requested_users_from_parameters_and_file(tmp_path):
     (tmp_path / "outside.txt").write_text("1\n")
     with pytest.raises(ValueError, match="not under .*put the file in data/"):
         read_user_ids("data/../outside.txt", tmp_path)
+
+
+def test_latest_before_any_train_says_what_to_run(tmp_path):
+    from siger_kedro.serving.store import RecommenderStore
+
+    with pytest.raises(FileNotFoundError, match="no trained recommender. Run 'kedro run --pipeline train' first"):
+        RecommenderStore(tmp_path / "missing").get("latest")
+    _recommender().save(tmp_path / "saved")
+    assert RecommenderStore(tmp_path / "saved").get("latest").recommend(["a"])["item"].tolist() == ["y", "z"]

@@ -26,7 +26,7 @@ class RecommenderStore:
         if source == "latest":
             if not self.latest.is_dir():
                 raise FileNotFoundError(
-                    f"{self.latest}: no trained recommender. Run `kedro run --pipeline train` first (add "
+                    f"{self.latest}: no trained recommender. Run 'kedro run --pipeline train' first (add "
                     "--params train.model=<model> for another model), or set recommend.source to an MLflow "
                     "run id of a train run or to models:/<model>-<dataset>/<version>")
             return Recommender.load(self.latest)

@@ -9,6 +9,7 @@ import pandas as pd
 from ...serving.store import RecommenderStore, requested_users
 
 logger = logging.getLogger(__name__)
+PRINTED_USERS = 3  # lists shown in the log; all of them are in the parquet and CSV files
 
 
 def recommend(store: RecommenderStore, params: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -20,4 +21,6 @@ def recommend(store: RecommenderStore, params: dict) -> tuple[pd.DataFrame, pd.D
                 params["source"], recommender.model, recommender.dataset,
                 extra={"tags": {"recommend.source": params["source"], "recommend.model": recommender.model,
                                 "dataset": recommender.dataset}})
+    shown = lists[lists["user"].isin(lists["user"].unique()[:PRINTED_USERS])]
+    logger.info("the first lists:\n%s", shown.to_string(index=False, max_colwidth=50, float_format="%.4f"))
     return lists, lists
