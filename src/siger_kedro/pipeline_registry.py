@@ -1,10 +1,11 @@
 """Registry: the stages, `train` (raw data to the trained `train.model`, its metrics, top-K
-list, curves and recommender), `compare` (every model of Table 1 from raw data to the
-comparison report), `ablations` (SIGER's ablations over seeds), `recommend` (top-k lists from
-a trained model) and `export_mmrec` (the prepared dataset with its features, in MMRec format)."""
+list, curves and recommender, and the paper's Figure 1), `compare` (every model of Table 1
+from raw data to the comparison report), `ablations` (SIGER's ablations over seeds),
+`collaborative_coverage` (Figure 1 alone), `recommend` (top-k lists from a trained model) and
+`export_mmrec` (the prepared dataset with its features, in MMRec format)."""
 from kedro.pipeline import Pipeline
 
-from .pipelines import ablations, compare, export_mmrec, features, graphs, ingest, recommend
+from .pipelines import ablations, collaborative_coverage, compare, export_mmrec, features, graphs, ingest, recommend
 from .pipelines.model import model_pipeline
 
 
@@ -19,9 +20,11 @@ def register_pipelines() -> dict[str, Pipeline]:
         "evaluation": model.only_nodes_with_tags("evaluation"),
     }
     upstream = stages["ingest"] + stages["features"] + stages["graphs"]
-    train = upstream + model
+    coverage = collaborative_coverage.create_pipeline()
+    train = upstream + model + coverage
     # Not part of `train`: exporting is an explicit request.
     export = stages["ingest"] + stages["features"] + export_mmrec.create_pipeline()
     return {**stages, "compare": upstream + compare.create_pipeline(),
             "ablations": upstream + ablations.create_pipeline(), "export_mmrec": export,
+            "collaborative_coverage": upstream + coverage,
             "recommend": recommend.create_pipeline(), "train": train, "__default__": train}

@@ -61,6 +61,14 @@ def test_train_pipeline_on_atomic_data_records_an_mlflow_run(kedro_project):
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "reporting")}
     assert {"reporting/metrics.json", "reporting/training_curve.png"} <= artifacts
     assert client.list_artifacts(run.info.run_id, "model")
+    # the paper's Figure 1, per modality graph before and after the EISG mix
+    coverage = json.loads((out / "08_reporting" / "tiny" / "collaborative_coverage" / "counts.json").read_text())
+    assert set(coverage["graphs"]) == {"genre kNN", "text kNN", "genre EISG", "text EISG"}
+    totals = {sum(c["items_capturing"].values()) for c in coverage["graphs"].values()}
+    assert len(totals) == 1 and 0 < totals.pop() <= 30  # the items with co-occurring items, in every graph
+    assert coverage["graphs"]["genre EISG"]["share_capturing_none"] == 0.0  # the mix adds the co-occurrence edges
+    assert {a.path for a in client.list_artifacts(run.info.run_id, "reporting/collaborative_coverage")} == {
+        "reporting/collaborative_coverage/counts.json", "reporting/collaborative_coverage/figure.png"}
 
 
 def test_mmrec_split_is_honoured_and_a_failing_run_is_marked_failed(kedro_project):

@@ -34,3 +34,25 @@ def test_one_seed_shows_the_mean_alone():
 
 def test_no_improvement_row_without_siger():
     assert improvement(summarize([_result("lightgcn", [0.3])])) == {}
+
+
+def test_paired_seed_tests_by_hand():
+    from scipy import stats
+
+    from siger_kedro.reporting.comparison import markdown_tests, paired_seed_tests
+
+    def result(model, values):
+        return {"model": model, "seeds": [{"seed": s, "test_recall@20": v, "test_ndcg@20": v / 2}
+                                          for s, v in values.items()]}
+
+    siger = result("siger", {1: 0.30, 2: 0.32, 3: 0.31})
+    other = result("lightgcn", {1: 0.29, 2: 0.30, 3: 0.30, 4: 0.5})  # seed 4: not shared, left out
+    lone = result("vbpr", {9: 0.1})
+    tests = paired_seed_tests([siger, other, lone], metrics={"recall@20": "R@20", "ndcg@20": "N@20"})
+    assert tests["model"].tolist() == ["lightgcn"] and tests["seeds"].tolist() == [3]
+    row = tests.iloc[0]
+    assert row["R@20 diff"] == pytest.approx((0.01 + 0.02 + 0.01) / 3)
+    assert row["R@20 p"] == pytest.approx(stats.ttest_rel([0.30, 0.32, 0.31], [0.29, 0.30, 0.30]).pvalue)
+    text = markdown_tests(tests, metrics={"recall@20": "R@20", "ndcg@20": "N@20"})
+    assert "| lightgcn | +0.0133 (p=" in text and text.endswith("| 3 |\n")
+    assert paired_seed_tests([other]).empty  # no siger: nothing to test

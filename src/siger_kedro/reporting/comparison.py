@@ -1,5 +1,5 @@
 """Table 1 of the paper from the compare pipeline's per-model results: mean ± std over seeds,
-and SIGER's relative improvement over the strongest baseline."""
+SIGER's relative improvement over the strongest baseline, and paired tests over seeds."""
 from __future__ import annotations
 
 import matplotlib
@@ -8,6 +8,7 @@ matplotlib.use("Agg")  # headless: figures are only saved
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 METRICS = {"recall@10": "R@10", "recall@20": "R@20", "ndcg@10": "N@10", "ndcg@20": "N@20"}
 
@@ -36,6 +37,42 @@ def improvement(table: pd.DataFrame, model: str = "siger", metrics: dict[str, st
     others = table[table["model"] != model]
     return {label: float((mine[f"{label} mean"] - others[f"{label} mean"].max()) / others[f"{label} mean"].max())
             for label in metrics.values()}
+
+
+def paired_seed_tests(results: list[dict], model: str = "siger", metrics: dict[str, str] = METRICS,
+                      split: str = "test") -> pd.DataFrame:
+    """`model` against each other model on the seeds both ran: the mean difference per metric
+    and the two-sided p-value of a paired t-test over those seeds (NaN below two). Seeds
+    change initialisation and sampling only, not the split: this says whether a difference
+    outlasts training noise, not whether it would hold on other data."""
+    by_model = {r["model"]: {s["seed"]: s for s in r["seeds"]} for r in results}
+    if model not in by_model:
+        return pd.DataFrame()
+    rows = []
+    for other, runs in by_model.items():
+        seeds = sorted(set(runs) & set(by_model[model]))
+        if other == model or not seeds:
+            continue
+        row = {"model": other, "seeds": len(seeds)}
+        for key, label in metrics.items():
+            a = np.array([by_model[model][s][f"{split}_{key}"] for s in seeds], dtype=float)
+            b = np.array([runs[s][f"{split}_{key}"] for s in seeds], dtype=float)
+            row[f"{label} diff"] = float((a - b).mean())
+            row[f"{label} p"] = float(stats.ttest_rel(a, b).pvalue) if len(seeds) > 1 and np.any(a != b) else float("nan")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def markdown_tests(tests: pd.DataFrame, model: str = "siger", metrics: dict[str, str] = METRICS) -> str:
+    if tests.empty:
+        return ""
+    labels = list(metrics.values())
+    lines = [f"{model} minus each model, mean over shared seeds (paired t-test p-value):", "",
+             "| model | " + " | ".join(labels) + " | seeds |", "|---|" + "---:|" * (len(labels) + 1)]
+    for _, row in tests.iterrows():
+        cells = [f"{row[f'{l} diff']:+.4f} (p={row[f'{l} p']:.3f})" for l in labels]
+        lines.append(f"| {row['model']} | " + " | ".join(cells) + f" | {row['seeds']} |")
+    return "\n".join(lines) + "\n"
 
 
 def markdown_table(table: pd.DataFrame, title: str, metrics: dict[str, str] = METRICS) -> str:

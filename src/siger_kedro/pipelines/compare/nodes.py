@@ -12,7 +12,14 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ...models.registry import MODELS, model_config
-from ...reporting.comparison import bar_chart, improvement, markdown_table, summarize
+from ...reporting.comparison import (
+    bar_chart,
+    improvement,
+    markdown_table,
+    markdown_tests,
+    paired_seed_tests,
+    summarize,
+)
 from ...training.runs import RunStore, TrainingResult, train_model
 from ...training.search import grid_trials
 from ..model.nodes import experiment, training_job
@@ -124,7 +131,8 @@ def compile_report(info: dict, compare: dict, **results: dict | None) -> tuple[p
     table = summarize([results[m] for m in chosen])
     n = len(compare["seeds"])
     title = f"{info['name']}: test scores, " + (f"mean ± std over {n} seeds" if n > 1 else "one seed")
-    markdown, chart = markdown_table(table, title), bar_chart(table, title)
+    tests = markdown_tests(paired_seed_tests([results[m] for m in chosen]))
+    markdown, chart = markdown_table(table, title) + (f"\n{tests}" if tests else ""), bar_chart(table, title)
     gain = improvement(table)
     if gain:  # the CSV carries the improvement row too, in the mean columns
         row = {"model": "improv. (siger vs best other)", **{f"{k} mean": v for k, v in gain.items()}}
