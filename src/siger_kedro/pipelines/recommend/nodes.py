@@ -21,6 +21,8 @@ def recommend(store: RecommenderStore, params: dict) -> tuple[pd.DataFrame, pd.D
                 params["source"], recommender.model, recommender.dataset,
                 extra={"tags": {"recommend.source": params["source"], "recommend.model": recommender.model,
                                 "dataset": recommender.dataset}})
-    shown = lists[lists["user"].isin(lists["user"].unique()[:PRINTED_USERS])]
-    logger.info("the first lists:\n%s", shown.to_string(index=False, max_colwidth=50, float_format="%.4f"))
+    for user, group in list(lists.groupby("user", sort=False))[:PRINTED_USERS]:
+        items = ", ".join(f"{t} [{i}]" if t else i for t, i in zip(group["title"], group["item"]))
+        logger.info("user %s%s: %s", user, " (popular items: unknown user)" if group["source"].iat[0] == "popular"
+                    else "", items)
     return lists, lists
