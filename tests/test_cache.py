@@ -21,8 +21,10 @@ NODE_OUTPUT = {
     "train.train_model": "06_models/tiny/siger/weights.pt",
     "train.evaluate_model": "08_reporting/tiny/siger/metrics.json",
     "train.plot_training_curve": "08_reporting/tiny/siger/training_curve.png",
+    "train.package_recommender": "06_models/tiny/siger/recommender/manifest.json",
+    "collaborative_coverage.collaborative_coverage": "08_reporting/tiny/collaborative_coverage/counts.json",
 }
-MODEL_NODES = {"train.train_model", "train.evaluate_model", "train.plot_training_curve"}
+MODEL_NODES = {"train.train_model", "train.evaluate_model", "train.plot_training_curve", "train.package_recommender"}
 
 
 def _kedro_run(project, *params: str) -> set[str]:
@@ -44,7 +46,8 @@ def test_second_run_skips_everything_and_changes_rerun_only_downstream(kedro_pro
     assert _kedro_run(kedro_project, "training.learning_rate=0.002") == MODEL_NODES
     # the kNN size rebuilds the modality graphs and everything downstream, not the features
     assert _kedro_run(kedro_project, "training.learning_rate=0.002", "graphs.knn_k=3") == {
-        "build_modality_graphs", "build_consistent_knn_graphs", "build_eisg", *MODEL_NODES}
+        "build_modality_graphs", "build_consistent_knn_graphs", "build_eisg",
+        "collaborative_coverage.collaborative_coverage", *MODEL_NODES}
     # touching the raw data invalidates everything
     inter = kedro_project / "data" / "01_raw" / "tiny" / "tiny.inter"
     inter.write_text(inter.read_text() + "u0\tm29\t5\t999\n")
@@ -108,7 +111,8 @@ def test_a_node_is_keyed_on_its_own_model_code_only(kedro_project, monkeypatch):
         return {m for m, p in outputs.items() if p.stat().st_mtime_ns != stamps[m]}
 
     assert invoke(compare) == {"lightgcn", "vbpr"}
-    assert _kedro_run(kedro_project) == MODEL_NODES  # the upstream stages are shared with compare
+    # the upstream stages are shared with compare; Figure 1 is train's own
+    assert _kedro_run(kedro_project) == MODEL_NODES | {"collaborative_coverage.collaborative_coverage"}
     original = cache.code_version
     edited = lambda name: "edited" if name == module_name("vbpr") else original(name)  # noqa: E731
     monkeypatch.setattr(cache, "code_version", edited)
