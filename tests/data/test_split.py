@@ -52,3 +52,34 @@ def test_split_works_on_string_user_ids():
     split = mmrec_split(users, seed=0)
     assert np.bincount(split[:10], minlength=3).tolist() == [8, 1, 1]
     assert np.bincount(split[10:], minlength=3).tolist() == [1, 1, 1]
+
+
+def test_cold_start_split_empties_the_cold_items_training_rows_and_keeps_the_rest():
+    from siger_kedro.data.split import TEST, TRAIN, VALID, cold_start_split
+
+    rng = np.random.default_rng(0)
+    items = rng.integers(0, 50, 2000)
+    split = rng.choice([TRAIN, VALID, TEST], size=2000, p=[0.8, 0.1, 0.1]).astype(np.int8)
+    new, cold = cold_start_split(items, split, fraction=0.2, seed=3)
+    assert len(cold) == 10 and np.array_equal(cold, np.unique(cold))
+    is_cold = np.isin(items, cold)
+    assert not np.any(new[is_cold] == TRAIN)  # no cold item keeps a training row
+    assert np.array_equal(new[~is_cold], split[~is_cold])  # warm rows untouched
+    for item in cold:  # each cold item's rows: half valid (rounded down), the rest test
+        rows = new[items == item]
+        assert (rows == VALID).sum() == len(rows) // 2 and (rows == TEST).sum() == len(rows) - len(rows) // 2
+    again, cold_again = cold_start_split(items, split, fraction=0.2, seed=3)
+    assert np.array_equal(again, new) and np.array_equal(cold_again, cold)  # seeded
+    assert not np.array_equal(cold_start_split(items, split, 0.2, seed=4)[1], cold)
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        cold_start_split(items, split, fraction=1.0, seed=3)
+
+
+def test_held_out_restricted_to_cold_items():
+    import scipy.sparse as sp
+
+    from siger_kedro.data.split import restricted_to_items
+
+    held = sp.csr_matrix(np.array([[1, 0, 1], [0, 1, 0]], dtype=np.float32))
+    cold = restricted_to_items(held, np.array([2]))
+    assert cold.shape == (2, 3) and cold.toarray().tolist() == [[0, 0, 1], [0, 0, 0]]

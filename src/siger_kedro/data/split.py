@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
 TRAIN, VALID, TEST = 0, 1, 2
 
@@ -44,3 +45,33 @@ def mmrec_split(users: np.ndarray, seed: int) -> np.ndarray:
     split[rank < row_train + row_valid] = VALID
     split[rank < row_train] = TRAIN
     return split
+
+
+def cold_start_split(items: np.ndarray, split: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The paper's cold-start setting from a regular split: a seeded `fraction` of the items
+    lose all their training interactions, and every interaction of a cold item goes to valid
+    or test (a seeded half each, per item: an item with one interaction goes to test). Other
+    rows keep their split. Returns (new split per row, sorted cold item ids)."""
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"the cold item fraction must lie strictly between 0 and 1, got {fraction}")
+    items, split = np.asarray(items), np.asarray(split).copy()
+    present = np.unique(items)
+    rng = np.random.default_rng(seed)
+    cold = np.sort(rng.choice(present, size=max(1, int(round(fraction * len(present)))), replace=False))
+    rows = np.flatnonzero(np.isin(items, cold))
+    rows = rows[rng.permutation(len(rows))]
+    rows = rows[np.argsort(items[rows], kind="stable")]  # each cold item's rows in a random order
+    _, starts, counts = np.unique(items[rows], return_index=True, return_counts=True)
+    rank = np.arange(len(rows)) - np.repeat(starts, counts)
+    split[rows] = np.where(rank < np.repeat(counts // 2, counts), VALID, TEST)
+    return split, cold
+
+
+def restricted_to_items(held_out: sp.csr_matrix, items: np.ndarray) -> sp.csr_matrix:
+    """A users x items held-out matrix with only the columns of `items` kept (same shape): the
+    ground truth of metrics on cold items alone, which are still ranked among all items."""
+    keep = np.zeros(held_out.shape[1], dtype=held_out.dtype)
+    keep[np.asarray(items)] = 1
+    out = sp.csr_matrix(held_out.multiply(keep[None, :]))
+    out.eliminate_zeros()
+    return out
