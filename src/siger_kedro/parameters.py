@@ -104,6 +104,22 @@ class Compare(_Section):
         return value
 
 
+class ColdStart(_Section):
+    cold_fraction: float = Field(gt=0.0, lt=1.0)
+    seed: int
+    models: str | list[str]
+    seeds: list[int] = Field(min_length=1)
+
+    @field_validator("models")
+    @classmethod
+    def _models(cls, value):
+        try:
+            Compare._models(value)
+        except ValueError as exc:
+            raise ValueError(str(exc).replace("compare.models", "cold_start.models")) from None
+        return value
+
+
 class Ablations(_Section):
     seeds: list[int] = Field(min_length=1)
 
@@ -131,7 +147,8 @@ class ModelBlock(_Section):
 
 
 SECTIONS = {"training": Training, "evaluation": Evaluation, "graphs": Graphs, "ingest": Ingest,
-            "compare": Compare, "ablations": Ablations, "train": Train, "recommend": Recommend}
+            "compare": Compare, "ablations": Ablations, "train": Train, "recommend": Recommend,
+            "cold_start": ColdStart}
 FREE = {"features", "dataset"}  # checked by their own readers (feature specs) or as a folder name
 
 

@@ -1,0 +1,42 @@
+"""`kedro run --pipeline cold_start` on tiny data in the test environment."""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+
+from datagen import write_atomic
+from projects import run_pipeline
+from siger_kedro.data.split import TRAIN
+from siger_kedro.parameters import ParameterError
+
+
+def test_cold_start_pipeline_trains_on_the_cold_split_and_reports_cold_and_all_items(kedro_project):
+    write_atomic(kedro_project / "data" / "01_raw" / "tiny")
+    run_pipeline(kedro_project, "cold_start")
+    data = kedro_project / "data"
+    cold = json.loads((data / "02_intermediate" / "tiny" / "cold_start" / "cold_items.json").read_text())
+    assert len(cold["cold_items"]) == 6 and cold["fraction"] == 0.2  # 20% of 30 items
+    inter = pd.read_parquet(data / "02_intermediate" / "tiny" / "cold_start" / "interactions.parquet")
+    assert not ((inter["split"] == TRAIN) & inter["item"].isin(cold["cold_items"])).any()
+
+    table = pd.read_csv(data / "08_reporting" / "tiny" / "cold_start" / "table.csv")
+    assert table["model"].tolist() == ["siger", "lightgcn"] and (table["seeds"] == 2).all()
+    for column in ("all items R@20 mean", "cold items R@20 mean", "cold items N@20 std"):
+        assert table[column].between(0, 1).all()
+    assert (data / "08_reporting" / "tiny" / "cold_start" / "chart.png").stat().st_size > 0
+    assert "cold items R@20" in (data / "08_reporting" / "tiny" / "cold_start" / "table.md").read_text()
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{kedro_project / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("siger_kedro").experiment_id])
+    names = sorted(r.data.tags["mlflow.runName"] for r in runs if "/seed-" in r.data.tags.get("mlflow.runName", ""))
+    assert names == ["lightgcn/seed-1", "lightgcn/seed-2", "siger/seed-1", "siger/seed-2"]
+
+
+def test_unknown_cold_start_model_is_refused_before_anything_runs(kedro_project):
+    write_atomic(kedro_project / "data" / "01_raw" / "tiny")
+    with pytest.raises(ParameterError, match=r"cold_start.models names \['nosuch'\]"):
+        run_pipeline(kedro_project, "cold_start", **{"cold_start.models": "nosuch"})
+    assert not (kedro_project / "data" / "02_intermediate" / "tiny").exists()
