@@ -65,7 +65,7 @@ def test_unknown_user_is_named_or_served_popular_items(in_trained_project):
 def test_the_same_lists_from_the_train_run_and_the_registered_model(in_trained_project):
     project = in_trained_project
     client, experiment = _store(project)
-    version = client.get_latest_versions("siger-tiny")[0]
+    version = max(client.search_model_versions("name='siger-tiny'"), key=lambda v: int(v.version))
     train_run = version.run_id
     path = project / "data" / "07_model_output" / "tiny" / "recommendations.parquet"
     lists = {}
