@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 from siger_kedro.reporting.comparison import bar_chart, improvement, markdown_table, summarize
@@ -56,3 +57,12 @@ def test_paired_seed_tests_by_hand():
     text = markdown_tests(tests, metrics={"recall@20": "R@20", "ndcg@20": "N@20"})
     assert "| lightgcn | +0.0133 (p=" in text and text.endswith("| 3 |\n")
     assert paired_seed_tests([other]).empty  # no siger: nothing to test
+
+
+def test_improvement_over_a_zero_score_is_not_a_number_and_shown_as_na():
+    table = summarize([{"model": "siger", "seeds": [{"seed": 1, "best_epoch": 1, "train_seconds": 1.0,
+                                                     "test_recall@20": 0.0}]},
+                       {"model": "lightgcn", "seeds": [{"seed": 1, "best_epoch": 1, "train_seconds": 1.0,
+                                                        "test_recall@20": 0.0}]}], {"recall@20": "R@20"})
+    assert np.isnan(improvement(table, metrics={"recall@20": "R@20"})["R@20"])
+    assert "| improv. (siger vs best other) | n/a | |" in markdown_table(table, "t", {"recall@20": "R@20"})

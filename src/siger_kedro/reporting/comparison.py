@@ -35,7 +35,8 @@ def improvement(table: pd.DataFrame, model: str = "siger", metrics: dict[str, st
         return {}
     mine = table.set_index("model").loc[model]
     others = table[table["model"] != model]
-    return {label: float((mine[f"{label} mean"] - others[f"{label} mean"].max()) / others[f"{label} mean"].max())
+    best = {label: others[f"{label} mean"].max() for label in metrics.values()}
+    return {label: float((mine[f"{label} mean"] - best[label]) / best[label]) if best[label] > 0 else float("nan")
             for label in metrics.values()}
 
 
@@ -91,7 +92,8 @@ def markdown_table(table: pd.DataFrame, title: str, metrics: dict[str, str] = ME
         lines.append(f"| {row['model']} | " + " | ".join(cells) + f" | {row['seeds']} |")
     gain = improvement(table, metrics=metrics)
     if gain:
-        lines.append("| improv. (siger vs best other) | " + " | ".join(f"{gain[l]:+.2%}" for l in labels) + " | |")
+        cells = [f"{gain[l]:+.2%}" if np.isfinite(gain[l]) else "n/a" for l in labels]  # n/a: the best other is 0
+        lines.append("| improv. (siger vs best other) | " + " | ".join(cells) + " | |")
     return "\n".join(lines) + "\n"
 
 
