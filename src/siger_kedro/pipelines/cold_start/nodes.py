@@ -16,7 +16,7 @@ from ...training.experiment import Experiment, evaluator_for
 from ...training.trainer import resolve_device
 from ..compare import tracking
 from ..compare.nodes import logged_training, selected_models
-from ..model.nodes import experiment, model_training, trained_model, training_job
+from ..model.nodes import experiment, loaded_model, model_training, training_job
 
 METRICS = {"recall@20": "R@20", "ndcg@20": "N@20"}
 SPLITS = {"test": "all items", "cold_test": "cold items"}
@@ -62,7 +62,7 @@ def train_cold_start(interactions: pd.DataFrame, cold: dict, info: dict, feature
                 job = training_job(data, settings, training, evaluation, seed=seed, label=f"{model} cold-start seed {seed}")
                 result, record = logged_training(job, runs, f"{model}/seed-{seed}",
                                                  {tracking.MODEL_TAG: model, "seed": str(seed)})
-                with_weights = trained_model(data, settings, result.weights, device)
+                with_weights = loaded_model(data, settings, result.weights, device)
                 user_emb, item_emb = with_weights.embeddings()
                 scores = evaluator_for(data, evaluation, device).evaluate(user_emb, item_emb, cold_test,
                                                                           [data.inputs.train])

@@ -72,11 +72,8 @@ def evaluate_model(interactions: pd.DataFrame, info: dict, features: dict[str, n
                    knn: dict[str, sp.csr_matrix], consistent_knn: dict[str, sp.csr_matrix], user_ids: pd.DataFrame, item_ids: pd.DataFrame, settings: dict, weights: dict[str, torch.Tensor],
                    history: list[dict], training: dict, evaluation: dict) -> tuple[dict[str, float], pd.DataFrame]:
     """valid_* and test_* metrics of the best weights, and each user's top-K unseen items."""
-    training = model_training(settings, training)
-    device = resolve_device(training["device"])
-    data = experiment(interactions, info, features, ui_adjacency, user_item, eisg, cooccurrence, knn, consistent_knn,
-                      training)
-    model = trained_model(data, settings, weights, device)
+    data, model, device = trained_model(interactions, info, features, ui_adjacency, user_item, eisg, cooccurrence,
+                                        knn, consistent_knn, settings, weights, training)
     metrics = score(model, data, evaluation, device)
     best = max(history, key=lambda h: h[f"valid_{training['valid_metric']}"])
     metrics |= {
@@ -90,10 +87,22 @@ def evaluate_model(interactions: pd.DataFrame, info: dict, features: dict[str, n
                                      evaluation["recommend_k"], user_ids, item_ids)
 
 
-def trained_model(data: Experiment, settings: dict, weights: dict[str, torch.Tensor], device: torch.device):
+def loaded_model(data: Experiment, settings: dict, weights: dict[str, torch.Tensor], device: torch.device):
+    """`settings`' model on `data` with `weights`, in evaluation mode."""
     model = create_model(settings["model"], data.inputs, settings.get("hyperparameters"), device)
     model.load_state_dict(weights)
     return model.eval()
+
+
+def trained_model(interactions, info, features, ui_adjacency, user_item, eisg, cooccurrence, knn, consistent_knn,
+                  settings: dict, weights: dict[str, torch.Tensor], training: dict):
+    """(experiment, model with `weights`, device) from the stage outputs: what scoring and
+    packaging a trained model both start from."""
+    training = model_training(settings, training)
+    device = resolve_device(training["device"])
+    data = experiment(interactions, info, features, ui_adjacency, user_item, eisg, cooccurrence, knn, consistent_knn,
+                      training)
+    return data, loaded_model(data, settings, weights, device), device
 
 
 def package_recommender(interactions: pd.DataFrame, info: dict, features: dict[str, np.ndarray],
@@ -104,12 +113,10 @@ def package_recommender(interactions: pd.DataFrame, info: dict, features: dict[s
                         recommend: dict) -> Recommender:
     """The trained model as a recommender (its final embeddings, what each user has seen, ids
     and titles): what `recommend` and the MLflow model serve."""
-    training = model_training(settings, training)
-    device = resolve_device(training["device"])
-    data = experiment(interactions, info, features, ui_adjacency, user_item, eisg, cooccurrence, knn, consistent_knn,
-                      training)
+    _, model, _ = trained_model(interactions, info, features, ui_adjacency, user_item, eisg, cooccurrence, knn,
+                                consistent_knn, settings, weights, training)
     with torch.no_grad():
-        user_emb, item_emb = trained_model(data, settings, weights, device).embeddings()
+        user_emb, item_emb = model.embeddings()
     return recommender_from_training(settings["model"], info["name"], user_emb.cpu().numpy(), item_emb.cpu().numpy(),
                                      interactions, user_ids, item_ids, items, recommend["title_columns"],
                                      recommend["k"])
