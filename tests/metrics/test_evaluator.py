@@ -158,3 +158,17 @@ def test_rejects_mismatched_shapes():
         ev.evaluate(user_emb[:10], item_emb, test, [train])
     with pytest.raises(ValueError):
         ev.evaluate(user_emb, item_emb, test, [train[:, :30]])
+
+
+def test_per_user_metrics_by_hand_and_their_mean_is_evaluate():
+    # user 0: test item 2 at rank 2 after masking train item 0; user 1: no test item; user 2:
+    # test items 3 and 4 at ranks 1 and 3
+    users, items = _fixed_scores([[5.0, 4.0, 3.0, 2.0, 1.0], [1, 2, 3, 4, 5], [1, 4, 2, 5, 3]])
+    train, test = _csr(3, 5, [(0, 0)]), _csr(3, 5, [(0, 2), (2, 3), (2, 4)])
+    ev = Evaluator(5, ks=[1, 3], batch_size=1)
+    ids, values = ev.evaluate_users(users, items, test, [train])
+    assert ids.tolist() == [0, 2]
+    assert values["recall@1"].tolist() == [0.0, 0.5] and values["recall@3"].tolist() == [1.0, 1.0]
+    assert values["ndcg@3"][0] == pytest.approx(1 / math.log2(3))
+    means = ev.evaluate(users, items, test, [train])
+    assert all(values[k].mean() == pytest.approx(means[k]) for k in means)

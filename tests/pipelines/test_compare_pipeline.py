@@ -50,6 +50,12 @@ def test_compare_reports_every_selected_model_with_nested_mlflow_runs(kedro_proj
         assert table.iloc[-1][f"{label} mean"] == pytest.approx((siger - best_other) / best_other)
     markdown = (report / "table.md").read_text()
     assert all(f"| {m} |" in markdown for m in MODELS) and "±" in markdown
+    # paired tests over (seed, user) pairs: SIGER against each other model, R@20 and N@20
+    tests = pd.read_csv(report / "user_tests.csv")
+    assert sorted(tests["model"].unique()) == sorted(m for m in MODELS if m != "siger")
+    assert set(tests["metric"]) == {"recall@20", "ndcg@20"}
+    assert (tests["seeds"] == 2).all() and (tests["wilcoxon_p_holm"].dropna() >= tests["wilcoxon_p"].dropna()).all()
+    assert "Wilcoxon" in markdown
     assert (report / "chart.png").stat().st_size > 0
 
     out = kedro_project / "data" / "07_model_output" / "tiny" / "compare"
@@ -69,6 +75,12 @@ def test_compare_reports_every_selected_model_with_nested_mlflow_runs(kedro_proj
         chosen = json.loads((out / model / "results.json").read_text())["seeds"][0]
         assert metrics["test_recall@20"] == pytest.approx(chosen["test_recall@20"]), model
         assert (out / model / "top_k.parquet").exists()
+        # each test user's metrics per seed: their means are the seed's test scores
+        per_user = pd.read_parquet(out / model / "per_user.parquet")
+        seeds = json.loads((out / model / "results.json").read_text())["seeds"]
+        for record in seeds:
+            mine = per_user[per_user["seed"] == record["seed"]]
+            assert mine["recall@20"].mean() == pytest.approx(record["test_recall@20"]), model
         assert (kedro_project / "data" / "06_models" / "tiny" / "compare" / model / "weights.pt").exists()
 
     client = MlflowClient(tracking_uri=f"sqlite:///{kedro_project / 'mlflow.db'}")
@@ -84,7 +96,8 @@ def test_compare_reports_every_selected_model_with_nested_mlflow_runs(kedro_proj
         assert len(children) == 2 + 2  # two trials, two seeds
         assert "R_at_20_mean" in model_run.data.metrics
     artifacts = {a.path for a in client.list_artifacts(parent[0].info.run_id, "reporting/compare")}
-    assert {"reporting/compare/table.csv", "reporting/compare/table.md", "reporting/compare/chart.png"} <= artifacts
+    assert {"reporting/compare/table.csv", "reporting/compare/table.md", "reporting/compare/chart.png",
+            "reporting/compare/user_tests.csv"} <= artifacts
 
 
 def test_model_selection_from_the_shell_trains_only_those_models(kedro_project):
@@ -96,7 +109,7 @@ def test_model_selection_from_the_shell_trains_only_those_models(kedro_project):
     with pytest.raises(ValueError, match=r"compare.models names \['nope'\]; known models: lightgcn"):
         selected_models({"models": "lightgcn nope"})
     with pytest.raises(ValueError, match=r"compare.models selects \['siger'\], which have no results yet"):
-        compile_report({"name": "tiny"}, {"models": ["siger"], "seeds": [1]}, siger=None)
+        compile_report({"name": "tiny"}, {"models": ["siger"], "seeds": [1]}, results_of_siger=None)
 
     write_atomic(kedro_project / "data" / "01_raw" / "tiny")
     _cli(kedro_project, "compare.models=vbpr lightgcn", "compare.seeds=[1]", "compare.budget=1")

@@ -83,7 +83,7 @@ def test_training_and_evaluation_stages_on_mmrec_data(tmp_path):
     raw = read_raw_folder(write_mmrec(tmp_path / "mini"), "mini")
     c = _run(UPSTREAM + MODEL, {"raw_dataset": raw, "mo_training_runs": RunStore(tmp_path / "runs")})
     [run] = list((tmp_path / "runs").iterdir())
-    assert sorted(p.name for p in run.iterdir()) == ["result.json", "weights.pt"]  # no checkpoint left
+    assert sorted(p.name for p in run.iterdir()) == ["per_user.parquet", "result.json", "weights.pt"]  # no checkpoint left
     history, metrics = c.load("train.history"), c.load("train.metrics")
     assert [h["epoch"] for h in history] == [1, 2, 3]
     assert set(c.load("train.weights")) >= {"user_embedding", "item_embedding", "gates.image.0.weight"}

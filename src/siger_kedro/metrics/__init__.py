@@ -1,7 +1,7 @@
 """Full-ranking top-K evaluation (MMRec protocol)."""
 
 from .evaluator import Evaluator, RankingTask
-from .ranking import DEFAULT_KS, metric_keys, ranking_metric_sums, ranking_metrics
+from .ranking import DEFAULT_KS, metric_keys, ranking_metric_sums, ranking_metrics, ranking_metrics_per_user
 
 __all__ = [
     "DEFAULT_KS",
@@ -10,4 +10,5 @@ __all__ = [
     "metric_keys",
     "ranking_metric_sums",
     "ranking_metrics",
+    "ranking_metrics_per_user",
 ]

@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from .ranking import DEFAULT_KS, metric_keys, ranking_metric_sums
+from .ranking import DEFAULT_KS, metric_keys, ranking_metrics_per_user
 
 
 def _clean_csr(matrix) -> sp.csr_matrix:
@@ -112,6 +112,32 @@ class Evaluator:
         self._cache[key] = ((truth, *exclude), task)  # refs pin the ids
         return task
 
+    def _task(self, truth, exclude: Sequence, task: RankingTask | None) -> RankingTask:
+        if task is None:
+            if truth is None:
+                raise ValueError("pass truth (and exclude) or a RankingTask")
+            task = self.prepare(truth, exclude)
+        return task
+
+    def _batches(self, user_emb: torch.Tensor, item_emb: torch.Tensor, task: RankingTask):
+        """Per batch of evaluated users, each user's metrics (`ranking_metrics_per_user`)."""
+        if user_emb.shape[0] != task.n_users:
+            raise ValueError(f"{user_emb.shape[0]} user embeddings for {task.n_users} users")
+        n_eval = len(task.users)
+        users = torch.as_tensor(task.users, device=user_emb.device)
+        items = item_emb.to(self.device)
+        k = min(max(self.ks), self.n_items)
+        for start in range(0, n_eval, self.batch_size):
+            stop = min(start + self.batch_size, n_eval)
+            batch_emb = user_emb[users[start:stop]].to(self.device)
+            top_scores, top_items = _masked_topk(batch_emb, items, task.exclude, start, stop, k)
+            # Dense truth for this batch only, to look up the ranked items.
+            relevant = torch.zeros(stop - start, self.n_items, dtype=torch.bool, device=self.device)
+            relevant[task.truth.batch(start, stop)] = True
+            # Masked items padding out a short candidate list are not hits.
+            hits = relevant.gather(1, top_items) & torch.isfinite(top_scores)
+            yield ranking_metrics_per_user(hits, task.truth.n_per_row[start:stop], self.ks)
+
     @torch.no_grad()
     def evaluate(
         self,
@@ -127,33 +153,34 @@ class Evaluator:
         ``task``. Keep valid positives in the pool (MMRec) by excluding only
         train; add the valid matrix to ``exclude`` to mask them as well.
         """
-        if task is None:
-            if truth is None:
-                raise ValueError("pass truth (and exclude) or a RankingTask")
-            task = self.prepare(truth, exclude)
-        n_eval = len(task.users)
+        task = self._task(truth, exclude, task)
         keys = metric_keys(self.ks)
-        if n_eval == 0:
+        if len(task.users) == 0:
             return {key: float("nan") for key in keys}
-        if user_emb.shape[0] != task.n_users:
-            raise ValueError(f"{user_emb.shape[0]} user embeddings for {task.n_users} users")
-
-        users = torch.as_tensor(task.users, device=user_emb.device)
-        items = item_emb.to(self.device)
-        k = min(max(self.ks), self.n_items)
         totals = torch.zeros(len(keys), dtype=torch.float64, device=self.device)
-        for start in range(0, n_eval, self.batch_size):
-            stop = min(start + self.batch_size, n_eval)
-            batch_emb = user_emb[users[start:stop]].to(self.device)
-            top_scores, top_items = _masked_topk(batch_emb, items, task.exclude, start, stop, k)
-            # Dense truth for this batch only, to look up the ranked items.
-            relevant = torch.zeros(stop - start, self.n_items, dtype=torch.bool, device=self.device)
-            relevant[task.truth.batch(start, stop)] = True
-            # Masked items padding out a short candidate list are not hits.
-            hits = relevant.gather(1, top_items) & torch.isfinite(top_scores)
-            sums = ranking_metric_sums(hits, task.truth.n_per_row[start:stop], self.ks)
-            totals += torch.stack([sums[key] for key in keys])
-        return dict(zip(keys, (totals / n_eval).tolist()))  # the one host sync
+        for values in self._batches(user_emb, item_emb, task):
+            # float64 reduction keeps streamed sums exact enough over many users
+            totals += torch.stack([values[key].sum(dtype=torch.float64) for key in keys])
+        return dict(zip(keys, (totals / len(task.users)).tolist()))  # the one host sync
+
+    @torch.no_grad()
+    def evaluate_users(
+        self,
+        user_emb: torch.Tensor,
+        item_emb: torch.Tensor,
+        truth=None,
+        exclude: Sequence = (),
+        task: RankingTask | None = None,
+    ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Each evaluated user's metrics, for paired tests between models: (user ids, metric ->
+        one value per user); `evaluate` is their mean."""
+        task = self._task(truth, exclude, task)
+        keys = metric_keys(self.ks)
+        parts = {key: [] for key in keys}
+        for values in self._batches(user_emb, item_emb, task):
+            for key in keys:
+                parts[key].append(values[key].double().cpu())
+        return task.users.copy(), {key: torch.cat(v).numpy() if v else np.zeros(0) for key, v in parts.items()}
 
     @torch.no_grad()
     def top_k(

@@ -20,15 +20,14 @@ def metric_keys(ks: Sequence[int]) -> list[str]:
     return [f"{name}@{k}" for k in ks for name in METRIC_NAMES]
 
 
-def ranking_metric_sums(
+def ranking_metrics_per_user(
     hits: torch.Tensor, n_relevant: torch.Tensor, ks: Sequence[int] = DEFAULT_KS
 ) -> dict[str, torch.Tensor]:
-    """Per-metric sums over users (0-dim float64 tensors on ``hits.device``).
+    """Each user's metrics (float32 tensors of one value per row, on ``hits.device``).
 
     ``hits[u, r]`` is 1 when the item at rank r+1 is relevant for user u;
-    ``n_relevant[u]`` is |T_u|. Sums (not means) let callers stream batches
-    and divide once by the number of users with |T_u| > 0. Fully vectorised
-    and free of host synchronisation.
+    ``n_relevant[u]`` is |T_u|; a user without relevant items scores 0 everywhere.
+    Fully vectorised and free of host synchronisation.
     """
     if not ks:
         raise ValueError("ks must not be empty")
@@ -47,7 +46,7 @@ def ranking_metric_sums(
     cum_ap = (hits * cum_hits / ranks).cumsum(1)  # running sum of P@k * rel_k
     ideal_dcg = discount.cumsum(0)  # ideal_dcg[n-1] = IDCG with n relevant items
 
-    sums: dict[str, torch.Tensor] = {}
+    values: dict[str, torch.Tensor] = {}
     for k in ks:  # loop over the few Ks only, never over users
         n_ideal = n_rel.clamp(max=k)  # min(|T_u|, K)
         safe = n_ideal.clamp(min=1)  # avoid 0/0 for users without truth
@@ -59,9 +58,18 @@ def ranking_metric_sums(
             "map": cum_ap[:, k - 1] / safe,
         }
         for name in METRIC_NAMES:
-            # float64 reduction keeps streamed sums exact enough over many users
-            sums[f"{name}@{k}"] = (per_user[name] * valid).sum(dtype=torch.float64)
-    return sums
+            values[f"{name}@{k}"] = per_user[name] * valid
+    return values
+
+
+def ranking_metric_sums(
+    hits: torch.Tensor, n_relevant: torch.Tensor, ks: Sequence[int] = DEFAULT_KS
+) -> dict[str, torch.Tensor]:
+    """Per-metric sums over users (0-dim float64 tensors on ``hits.device``) of
+    `ranking_metrics_per_user`. Sums (not means) let callers stream batches and divide
+    once by the number of users with |T_u| > 0."""
+    # float64 reduction keeps streamed sums exact enough over many users
+    return {key: v.sum(dtype=torch.float64) for key, v in ranking_metrics_per_user(hits, n_relevant, ks).items()}
 
 
 def ranking_metrics(

@@ -10,6 +10,7 @@ from typing import Any
 
 import mlflow
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 import torch
 from kedro.io import AbstractDataset, DatasetError
@@ -173,25 +174,41 @@ class RunStoreDataset(AbstractDataset[None, RunStore]):
         return {"path": str(self._location)}
 
 
-class OptionalJSONDataset(AbstractDataset[dict, dict | None]):
-    """A JSON file that may not exist yet (loads as None): a model's comparison results, which
+class _OptionalFileDataset(AbstractDataset):
+    """A file that may not exist yet (loads as None): a model's comparison results, which
     the report reads for the models `compare.models` selects and ignores for the others."""
 
     def __init__(self, filepath: str, metadata: dict | None = None):
         self._filepath, self.metadata = Path(filepath), metadata
 
-    def load(self) -> dict | None:
-        return json.loads(self._filepath.read_text()) if self._filepath.is_file() else None
+    def load(self):
+        return self._read(self._filepath) if self._filepath.is_file() else None
 
-    def save(self, data: dict) -> None:
+    def save(self, data) -> None:
         with atomic_path(self._filepath) as tmp:
-            tmp.write_text(json.dumps(data, indent=2))
+            self._write(data, tmp)
 
     def _exists(self) -> bool:
         return self._filepath.is_file()
 
     def _describe(self) -> dict[str, Any]:
         return {"filepath": str(self._filepath)}
+
+
+class OptionalJSONDataset(_OptionalFileDataset):
+    def _read(self, path: Path) -> dict:
+        return json.loads(path.read_text())
+
+    def _write(self, data: dict, path: Path) -> None:
+        path.write_text(json.dumps(data, indent=2))
+
+
+class OptionalParquetDataset(_OptionalFileDataset):
+    def _read(self, path: Path) -> pd.DataFrame:
+        return pd.read_parquet(path)
+
+    def _write(self, data: pd.DataFrame, path: Path) -> None:
+        data.to_parquet(path, index=False)
 
 
 class RecommenderDataset(AbstractDataset[Recommender, Recommender]):

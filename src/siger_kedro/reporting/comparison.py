@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .significance import mean_intervals
+
 METRICS = {"recall@10": "R@10", "recall@20": "R@20", "ndcg@10": "N@10", "ndcg@20": "N@20"}
 
 
@@ -97,18 +99,37 @@ def markdown_table(table: pd.DataFrame, title: str, metrics: dict[str, str] = ME
     return "\n".join(lines) + "\n"
 
 
-def bar_chart(table: pd.DataFrame, title: str, metrics: dict[str, str] = METRICS) -> plt.Figure:
-    """Grouped bars: one group per metric, one bar per model, std as error bars."""
+def user_intervals(per_user: dict[str, pd.DataFrame], metrics: dict[str, str] = METRICS) -> dict[str, dict]:
+    """Per model and metric label, the bootstrap 95% interval (over users) of its test mean."""
+    return {m: {label: mean_intervals(frame, key)[1:] for key, label in metrics.items()}
+            for m, frame in per_user.items()}
+
+
+def bar_chart(table: pd.DataFrame, title: str, metrics: dict[str, str] = METRICS,
+              intervals: dict[str, dict] | None = None, highlight: str = "siger") -> plt.Figure:
+    """Grouped bars: one group per metric, one bar per model in a colour of its own, `highlight`
+    hatched and outlined. Error bars: the bootstrap 95% interval over users when `intervals`
+    (`user_intervals`) are given, else the std over seeds (none for one seed)."""
     labels = list(metrics.values())
     n = len(table)
     width = 0.8 / max(n, 1)
     fig, ax = plt.subplots(figsize=(max(8, 1.2 * len(labels) * n / 3), 4.5))
     x = np.arange(len(labels))
+    colours = plt.get_cmap("tab20").colors
     for j, (_, row) in enumerate(table.iterrows()):
-        ax.bar(x + (j - (n - 1) / 2) * width, [row[f"{l} mean"] for l in labels], width,
-               yerr=[row[f"{l} std"] for l in labels], label=row["model"], capsize=2)
+        means = np.array([row[f"{l} mean"] for l in labels])
+        if intervals and row["model"] in intervals:
+            bounds = np.array([intervals[row["model"]][l] for l in labels])
+            yerr = np.abs(np.stack([means - bounds[:, 0], bounds[:, 1] - means]))
+        else:
+            yerr = [row[f"{l} std"] for l in labels]
+        mine = row["model"] == highlight
+        ax.bar(x + (j - (n - 1) / 2) * width, means, width, yerr=yerr, label=row["model"], capsize=2,
+               color=colours[(2 * j) % 20 + (2 * j // 20) % 2], hatch="//" if mine else None,
+               edgecolor="black" if mine else None, linewidth=1.2 if mine else 0)
     ax.set_xticks(x, labels)
-    ax.set(ylabel="test score (mean over seeds)", title=title)
+    spread = "95% CI over users" if intervals else "std over seeds"
+    ax.set(ylabel=f"test score (mean; bars: {spread})", title=title)
     ax.legend(ncol=4, fontsize="small")
     fig.tight_layout()
     return fig

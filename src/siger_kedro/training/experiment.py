@@ -103,3 +103,16 @@ def score(model: torch.nn.Module, experiment: Experiment, evaluation: dict, devi
     metrics = {f"valid_{k}": v for k, v in evaluator.evaluate(user_emb, item_emb, experiment.valid, [train]).items()}
     metrics |= {f"test_{k}": v for k, v in evaluator.evaluate(user_emb, item_emb, experiment.test, test_exclude).items()}
     return metrics
+
+
+def per_user_test_scores(model: torch.nn.Module, experiment: Experiment, evaluation: dict,
+                         device: torch.device) -> pd.DataFrame:
+    """Each test user's metrics under `score`'s protocol (column `user`, internal id, then one
+    column per metric): what paired tests between models compare. Their means are `score`'s
+    test_* values."""
+    user_emb, item_emb = model.embeddings()
+    train = experiment.inputs.train
+    exclude = [train, experiment.valid] if evaluation["mask_valid_in_test"] else [train]
+    users, values = evaluator_for(experiment, evaluation, device).evaluate_users(user_emb, item_emb, experiment.test,
+                                                                                 exclude)
+    return pd.DataFrame({"user": users.astype(np.int64), **values})

@@ -21,6 +21,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 import torch
 
 from ..cache import code_version, stable_hash
@@ -28,7 +29,7 @@ from ..models.registry import create_model, model_config, module_name
 from ..storage import UntrustedFile, atomic_path, load_tensors
 from .checkpoint import Checkpointer
 from .distributed import fit_parallel
-from .experiment import Experiment, evaluator_for, score
+from .experiment import Experiment, evaluator_for, per_user_test_scores, score
 from .sampler import NegativeSampler
 from .trainer import TrainConfig, fit, resolve_device, seed_everything
 
@@ -66,11 +67,16 @@ class TrainingResult:
     scores: dict[str, float]  # valid_* and test_* of the best weights
     key: str = ""
     reused: bool = False  # loaded from the store, not trained by this call
+    per_user: pd.DataFrame | None = None  # each test user's metrics (experiment.per_user_test_scores)
+
+
+PER_USER = "per_user.parquet"
 
 
 class RunStore:
-    """Per run key, under `root`: `checkpoint.pt` while the run trains, then `weights.pt` and
-    `result.json` (written last: a result without it is unfinished)."""
+    """Per run key, under `root`: `checkpoint.pt` while the run trains, then `weights.pt`,
+    `per_user.parquet` and `result.json` (written last: a result without it is unfinished).
+    Runs stored before per-user scores were kept have no parquet; `train_model` adds it."""
 
     def __init__(self, root: str | Path):
         self.root = Path(root)
@@ -90,15 +96,23 @@ class RunStore:
         except (OSError, ValueError, RuntimeError, EOFError) as exc:  # damaged: train again
             logger.warning("%s: unreadable finished run (%s); it is trained again", folder, exc)
             return None
-        return TrainingResult(weights=weights, key=key, reused=True, **record)
+        per_user = folder / PER_USER
+        return TrainingResult(weights=weights, key=key, reused=True, **record,
+                              per_user=pd.read_parquet(per_user) if per_user.is_file() else None)
 
     def save(self, result: TrainingResult) -> None:
         folder = self.root / result.key
         with atomic_path(folder / "weights.pt") as tmp:
             torch.save(result.weights, tmp)
+        self.save_per_user(result)
         record = {"history": result.history, "best_epoch": result.best_epoch, "scores": result.scores}
         with atomic_path(folder / "result.json") as tmp:
             tmp.write_text(json.dumps(record, indent=1))
+
+    def save_per_user(self, result: TrainingResult) -> None:
+        if result.per_user is not None:
+            with atomic_path(self.root / result.key / PER_USER) as tmp:
+                result.per_user.to_parquet(tmp, index=False)
 
     def forget(self, key: str) -> None:
         shutil.rmtree(self.root / key, ignore_errors=True)
@@ -140,6 +154,9 @@ def train_model(job: TrainingJob, store: RunStore | None = None) -> TrainingResu
         found = store.load(key)
         if found is not None:
             logger.info("%s: reusing the finished run %s (same data, code and settings)", job.model, key)
+            if found.per_user is None:  # stored before per-user scores were kept
+                found.per_user = _per_user(job, found.weights)
+                store.save_per_user(found)
             return found
     checkpoint = store.checkpointer(key) if store is not None else None
     if job.processes == 1:
@@ -156,9 +173,20 @@ def train_model(job: TrainingJob, store: RunStore | None = None) -> TrainingResu
         model = create_model(job.model, job.experiment.inputs, job.hyperparameters, resolve_device(job.device))
     model.load_state_dict(fitted.best_state)
     model.eval()
-    scores = score(model, job.experiment, job.evaluation, resolve_device(job.device))
+    device = resolve_device(job.device)
+    scores = score(model, job.experiment, job.evaluation, device)
     result = TrainingResult(weights=fitted.best_state, history=fitted.history, best_epoch=fitted.best_epoch,
-                            scores=scores, key=key)
+                            scores=scores, key=key,
+                            per_user=per_user_test_scores(model, job.experiment, job.evaluation, device))
     if store is not None:
         store.save(result)
     return result
+
+
+def _per_user(job: TrainingJob, weights: dict[str, torch.Tensor]) -> pd.DataFrame:
+    """Each test user's metrics of a finished run's best weights."""
+    device = resolve_device(job.device)
+    model = create_model(job.model, job.experiment.inputs, job.hyperparameters, device)
+    model.load_state_dict(weights)
+    model.eval()
+    return per_user_test_scores(model, job.experiment, job.evaluation, device)

@@ -26,7 +26,8 @@ METRICS = {"recall@20": "R@20", "ndcg@20": "N@20"}
 
 
 def _seeds(data, settings: dict, ablations: dict, training: dict, evaluation: dict, runs, name: str) -> dict:
-    return {"model": name, "seeds": seed_records(data, settings, ablations["seeds"], training, evaluation, runs, name)}
+    records, _ = seed_records(data, settings, ablations["seeds"], training, evaluation, runs, name)
+    return {"model": name, "seeds": records}
 
 
 def train_variant(

@@ -19,7 +19,9 @@ from ...reporting.comparison import (
     markdown_tests,
     paired_seed_tests,
     summarize,
+    user_intervals,
 )
+from ...reporting.significance import markdown_user_tests, user_tests
 from ...training.runs import RunStore, TrainingResult, train_model
 from ...training.search import grid_trials
 from ..model.nodes import experiment, training_job
@@ -93,15 +95,18 @@ def search_hyperparameters(
 
 
 def seed_records(data, settings: dict, seeds: list[int], training: dict, evaluation: dict, runs: RunStore,
-                 name: str) -> list[dict]:
-    """`settings` trained once per seed, each in its own MLflow run nested under the `name` run."""
-    records = []
+                 name: str) -> tuple[list[dict], pd.DataFrame]:
+    """`settings` trained once per seed, each in its own MLflow run nested under the `name` run:
+    each seed's record, and each test user's metrics per seed (columns seed, user, metrics)."""
+    records, per_user = [], []
     with tracking.model_run(name):
         for seed in seeds:
             job = training_job(data, settings, training, evaluation, seed=seed, label=f"{name} seed {seed}")
-            _, record = logged_training(job, runs, f"{name}/seed-{seed}", {tracking.MODEL_TAG: name, "seed": str(seed)})
+            result, record = logged_training(job, runs, f"{name}/seed-{seed}",
+                                             {tracking.MODEL_TAG: name, "seed": str(seed)})
             records.append(record)
-    return records
+            per_user.append(result.per_user.assign(seed=seed))
+    return records, pd.concat(per_user, ignore_index=True)
 
 
 def train_seeds(
@@ -109,32 +114,40 @@ def train_seeds(
     user_item: sp.csr_matrix, eisg: dict[str, sp.csr_matrix], cooccurrence: sp.csr_matrix,
     knn: dict[str, sp.csr_matrix], consistent_knn: dict[str, sp.csr_matrix],
     settings: dict, compare: dict, training: dict, evaluation: dict, runs: RunStore,
-) -> dict:
-    """The chosen setting trained once per seed; valid and test scores of each."""
+) -> tuple[dict, pd.DataFrame]:
+    """The chosen setting trained once per seed; valid and test scores of each, and each test
+    user's metrics per seed."""
     model = settings["model"]
     data = experiment(interactions, info, features, ui_adjacency, user_item, eisg, cooccurrence, knn, consistent_knn,
                       training)
-    records = seed_records(data, settings, compare["seeds"], training, evaluation, runs, model)
+    records, per_user = seed_records(data, settings, compare["seeds"], training, evaluation, runs, model)
     with tracking.model_run(model):
         summary = summarize([{"model": model, "seeds": records}]).iloc[0].drop("model").to_dict()
         tracking.log_metrics({k.replace(" ", "_"): v for k, v in summary.items()})
-    return {"model": model, "hyperparameters": settings["hyperparameters"], "seeds": records}
+    return {"model": model, "hyperparameters": settings["hyperparameters"], "seeds": records}, per_user
 
 
-def compile_report(info: dict, compare: dict, **results: dict | None) -> tuple[pd.DataFrame, str, object]:
-    """Table 1 for this dataset, in `compare.models` order: CSV rows, Markdown and a bar chart."""
+def compile_report(info: dict, compare: dict, **inputs) -> tuple[pd.DataFrame, pd.DataFrame, str, object]:
+    """Table 1 for this dataset, in `compare.models` order: CSV rows, SIGER's paired tests over
+    users (`reporting.significance`), Markdown and a bar chart. `inputs` holds each model's
+    `results_of_<model>` and `per_user_of_<model>` (None for a model never compared)."""
     chosen = selected_models(compare)
-    missing = [m for m in chosen if not results.get(m)]
+    results = {m: inputs.get(f"results_of_{m}") for m in chosen}
+    missing = [m for m in chosen if not results[m]]
     if missing:
         raise ValueError(f"compare.models selects {missing}, which have no results yet; run "
                          "`kedro run --pipeline compare` (it trains the selected models)")
+    per_user = {m: inputs[f"per_user_of_{m}"] for m in chosen if inputs.get(f"per_user_of_{m}") is not None}
     table = summarize([results[m] for m in chosen])
     n = len(compare["seeds"])
     title = f"{info['name']}: test scores, " + (f"mean ± std over {n} seeds" if n > 1 else "one seed")
-    tests = markdown_tests(paired_seed_tests([results[m] for m in chosen]))
-    markdown, chart = markdown_table(table, title) + (f"\n{tests}" if tests else ""), bar_chart(table, title)
+    user_tests_table = user_tests(per_user)
+    sections = [markdown_table(table, title), markdown_tests(paired_seed_tests([results[m] for m in chosen])),
+                markdown_user_tests(user_tests_table)]
+    markdown = "\n".join(part for part in sections if part)
+    chart = bar_chart(table, title, intervals=user_intervals(per_user) if len(per_user) == len(chosen) else None)
     gain = improvement(table)
     if gain:  # the CSV carries the improvement row too, in the mean columns
         row = {"model": "improv. (siger vs best other)", **{f"{k} mean": v for k, v in gain.items()}}
         table = pd.concat([table, pd.DataFrame([row])], ignore_index=True)
-    return table, markdown, chart
+    return table, user_tests_table, markdown, chart

@@ -16,17 +16,18 @@ def model_pipeline_for(model: str) -> Pipeline:
     search = Pipeline([
         Node(search_hyperparameters, inputs=[*EXPERIMENT, f"params:{model}", *params, RUNS],
              outputs=["search", "settings"], name="search_hyperparameters"),
-        Node(train_seeds, inputs=[*EXPERIMENT, "settings", *params, RUNS], outputs="results", name="train_seeds"),
+        Node(train_seeds, inputs=[*EXPERIMENT, "settings", *params, RUNS], outputs=["results", "per_user"],
+             name="train_seeds"),
     ])
     return model_pipeline(f"{NAMESPACE}.{model}", extra=search, parameters={f"params:{model}", "params:compare"})
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    outputs = ["rpt_compare_table", "rpt_compare_markdown", "rpt_compare_chart"]
+    outputs = ["rpt_compare_table", "rpt_compare_user_tests", "rpt_compare_markdown", "rpt_compare_chart"]
+    per_model = {f"{kind}_of_{m}": f"{NAMESPACE}.{m}.{kind}" for m in MODELS for kind in ("results", "per_user")}
     report = Node(compile_report, inputs={"info": "int_dataset_info", "compare": "params:compare",
-                                          **{m: f"results_of_{m}" for m in MODELS}},
+                                          **{name: name for name in per_model}},
                   outputs=outputs, name="compile_report")
     report = pipeline([report], namespace=NAMESPACE, outputs=set(outputs), parameters={"params:compare"},
-                      inputs={"int_dataset_info": "int_dataset_info",
-                              **{f"results_of_{m}": f"{NAMESPACE}.{m}.results" for m in MODELS}})
+                      inputs={"int_dataset_info": "int_dataset_info", **per_model})
     return Pipeline([sum((model_pipeline_for(m) for m in MODELS), Pipeline([])) + report], tags=["compare"])
