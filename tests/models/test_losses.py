@@ -105,3 +105,28 @@ def test_batch_bpr_loss_scores_each_triple_once():
     u = users_e[users]
     expected = bpr_loss((u * items_e[pos]).sum(1), (u * items_e[neg]).sum(1))
     assert torch.allclose(batch_bpr_loss(users_e, items_e, users, pos, neg), expected)
+
+
+def test_first_occurrences_marks_each_ids_first_position():
+    from siger_kedro.models.losses import first_occurrences
+
+    assert first_occurrences(torch.tensor([3, 1, 3, 0, 1, 1])).tolist() == [True, True, False, True, False, False]
+
+
+def test_info_nce_over_kept_rows_equals_the_loss_over_unique_rows_with_gradients():
+    from siger_kedro.models.losses import first_occurrences
+
+    torch.manual_seed(0)
+    ids = torch.tensor([4, 0, 4, 2, 0, 1])
+    table_a, table_b, anchor = (torch.randn(5, 3, requires_grad=True) for _ in range(3))
+    keep = first_occurrences(ids)
+    unique = torch.unique(ids)
+    for loss in (lambda rows, keep: info_nce(table_a[rows], table_b[rows], 0.2, keep),
+                 lambda rows, keep: anchor_info_nce(table_a[rows], table_b[rows], anchor[rows], 0.2, keep)):
+        masked = loss(ids, keep)
+        grads = torch.autograd.grad(masked, [table_a, table_b, anchor], allow_unused=True)
+        reference = loss(unique, None)
+        expected = torch.autograd.grad(reference, [table_a, table_b, anchor], allow_unused=True)
+        assert torch.allclose(masked, reference, atol=1e-6)
+        for g, e in zip(grads, expected):
+            assert (g is None and e is None) or torch.allclose(g, e, atol=1e-6)

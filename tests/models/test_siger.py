@@ -106,3 +106,32 @@ def test_weighted_perturbation_matches_autograd_of_eq_12_with_the_same_draws():
     (expected,) = torch.autograd.grad(reference, e, g)
     (got,) = torch.autograd.grad(out, e, g)
     assert torch.allclose(got, expected, atol=1e-12)
+
+
+def test_contrastive_terms_count_each_batch_user_and_item_once():
+    # a batch with repeated users and items: the terms equal those of its unique rows
+    from siger_kedro.models.losses import info_nce
+
+    model = _model(SigerConfig(embedding_dim=4, use_mp=False))
+    users, pos, neg = torch.tensor([0, 2, 0, 5]), torch.tensor([1, 1, 3, 4]), torch.tensor([2, 0, 0, 0])
+    terms = model.loss(users, pos, neg)
+    r = model.forward()
+    bu, bi = torch.unique(users), torch.unique(pos)
+    bm = info_nce(r.user_fused[bu], r.user_id[bu], 0.2) + info_nce(r.item_fused[bi], r.item_id[bi], 0.2)
+    assert torch.allclose(terms["bm"], bm, atol=1e-6)
+
+
+def test_aux_warmup_ramps_the_contrastive_weights_from_zero():
+    c = SigerConfig(embedding_dim=4, lambda_p=0.5, lambda_a=0.25, aux_warmup_epochs=4)
+    model = _model(c)
+    batch = torch.tensor([0, 1]), torch.tensor([0, 1]), torch.tensor([2, 3])
+    for epoch, share in ((1, 0.0), (3, 0.5), (5, 1.0), (9, 1.0)):
+        model.start_epoch(epoch)
+        torch.manual_seed(1)
+        t = model.loss(*batch)
+        expected = t["bpr"] + c.lambda_r * t["reg"] + share * (0.5 * t["mp"] + 0.25 * (t["mm"] + t["bm"]))
+        assert torch.allclose(t["loss"], expected), epoch
+        assert model.term_weights()["mp"] == pytest.approx(share * 0.5)
+    off = _model(SigerConfig(embedding_dim=4))
+    off.start_epoch(1)
+    assert off.aux_scale == 1.0  # the paper: full weights from the first epoch

@@ -35,51 +35,77 @@ def squared_norms_of_rows(table: torch.Tensor, rows: torch.Tensor) -> torch.Tens
     return (table.square().sum(1) * counts).sum()
 
 
+def first_occurrences(ids: torch.Tensor) -> torch.Tensor:
+    """True at the first position of each distinct id in `ids`: the rows a loss over a batch's
+    unique ids keeps. torch.unique would have to read its output size back to the host, one
+    device synchronisation per call; a stable sort and a comparison do not."""
+    sorted_ids, order = torch.sort(ids, stable=True)
+    first = torch.ones_like(sorted_ids, dtype=torch.bool)
+    first[1:] = sorted_ids[1:] != sorted_ids[:-1]
+    return torch.empty_like(first).scatter_(0, order, first)
+
+
 class _BatchInfoNCE(torch.autograd.Function):
     """Mean over rows i of logsumexp_j(a_i . b_j) - a_i . b_i, where the diagonal logits may be
-    given instead (`positive`, Eq 14). One n x n buffer is exponentiated in place, kept, and
-    turned into the gradient in place: autograd's cross_entropy makes four n x n passes more
-    (log-softmax, its backward, the diagonal gather/scatter), a third of the loss's time."""
+    given instead (`positive`, Eq 14). With `keep` (bool per row), only the kept rows count
+    and only the kept columns are negatives: the loss over the unique rows of a batch whose
+    duplicates are not kept, at the batch's fixed size. One n x n buffer is exponentiated in
+    place, kept, and turned into the gradient in place: autograd's cross_entropy makes four
+    n x n passes more (log-softmax, its backward, the diagonal gather/scatter), a third of the
+    loss's time."""
 
     @staticmethod
-    def forward(ctx, a, b, positive):
+    def forward(ctx, a, b, positive, keep):
         s = a @ b.T
         ctx.replaced = positive is not None
+        if not ctx.replaced:
+            positive = s.diagonal().clone()
+        if keep is not None:
+            s.masked_fill_(~keep.unsqueeze(0), float("-inf"))  # a dropped column is no negative
         if ctx.replaced:
             s.diagonal().copy_(positive)
-        else:
-            positive = s.diagonal().clone()
         shift = s.amax(1, keepdim=True)  # exp never overflows
         z = s.sub_(shift).exp_().sum(1, keepdim=True)
-        ctx.save_for_backward(a, b, s, z)
-        return (z.log() + shift).mean() - positive.mean()
+        losses = z.log() + shift - positive.unsqueeze(1)
+        if keep is None:
+            weights = None
+            loss = losses.mean()
+        else:
+            weights = keep.to(a.dtype).unsqueeze(1)
+            weights = weights / weights.sum()
+            loss = (losses * weights).sum()
+        ctx.save_for_backward(a, b, s, z, weights)
+        return loss
 
     @staticmethod
     def backward(ctx, grad):
-        a, b, p, z = ctx.saved_tensors
-        p.mul_(grad / (a.shape[0] * z))  # softmax, times the mean's weight
+        a, b, p, z, weights = ctx.saved_tensors
+        scale = grad / a.shape[0] if weights is None else grad * weights  # each row's weight in the mean
+        p.mul_(scale / z)  # softmax, times the mean's weight
         diagonal = p.diagonal()
-        diagonal.sub_(grad / a.shape[0])
+        diagonal.sub_(scale.squeeze(1) if weights is not None else scale)
         grad_positive = None
         if ctx.replaced:  # the diagonal logits are the positive's, not a_i . b_i
             grad_positive = diagonal.clone()
             diagonal.zero_()
-        return p @ b, p.T @ a, grad_positive
+        return p @ b, p.T @ a, grad_positive, None
 
 
-def info_nce(a: torch.Tensor, b: torch.Tensor, temperature: float) -> torch.Tensor:
-    """Mean over rows i of -log( exp(s(a_i,b_i)/t) / sum_j exp(s(a_i,b_j)/t) ), s = cosine."""
+def info_nce(a: torch.Tensor, b: torch.Tensor, temperature: float, keep: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean over rows i of -log( exp(s(a_i,b_i)/t) / sum_j exp(s(a_i,b_j)/t) ), s = cosine;
+    with `keep`, over the kept rows, the kept columns as negatives (`first_occurrences`)."""
     # the temperature scales the n x d factor, not the n x n product: one pass fewer over n²
-    return _BatchInfoNCE.apply(F.normalize(a, dim=1) / temperature, F.normalize(b, dim=1), None)
+    return _BatchInfoNCE.apply(F.normalize(a, dim=1) / temperature, F.normalize(b, dim=1), None, keep)
 
 
 def anchor_info_nce(
-    a: torch.Tensor, b: torch.Tensor, anchor: torch.Tensor, temperature: float
+    a: torch.Tensor, b: torch.Tensor, anchor: torch.Tensor, temperature: float, keep: torch.Tensor | None = None
 ) -> torch.Tensor:
     """SIGER Eq 14: InfoNCE between two semantic views whose positive pair is replaced by
     the mean of each view's similarity to the behaviour anchor:
-    positive exp((s(a_i, id_i) + s(b_i, id_i)) / 2t), negatives exp(s(a_i, b_j)/t), j != i.
+    positive exp((s(a_i, id_i) + s(b_i, id_i)) / 2t), negatives exp(s(a_i, b_j)/t), j != i;
+    `keep` as in `info_nce`.
     """
     a_n, b_n, anchor_n = (F.normalize(x, dim=1) for x in (a, b, anchor))
     positive = ((a_n * anchor_n).sum(1) + (b_n * anchor_n).sum(1)) / (2 * temperature)
-    return _BatchInfoNCE.apply(a_n / temperature, b_n, positive)
+    return _BatchInfoNCE.apply(a_n / temperature, b_n, positive, keep)

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .base import ModelInputs, embedding_table, split_users_items
-from .losses import anchor_info_nce, batch_bpr_loss, info_nce, squared_norms_of_rows
+from .losses import anchor_info_nce, batch_bpr_loss, first_occurrences, info_nce, squared_norms_of_rows
 from .propagation import last_layer, lightgcn
 from .sparse import SparseOperator
 
@@ -36,6 +36,11 @@ class SigerConfig:
     lambda_p: float = 0.005  # the paper gives only a grid; chosen on ML-100k validation (README)
     lambda_a: float = 0.005
     lambda_r: float = 1e-5
+    # Not in the paper (0 = off, the paper): over the first N epochs the weights of the
+    # contrastive terms rise linearly from 0 to lambda_p and lambda_a, so that BPR shapes the
+    # ID embeddings before the contrastive gradients, hundreds of times larger at
+    # initialisation, reach them (README, "SIGER on MovieLens-100k").
+    aux_warmup_epochs: int = 0
 
 
 @dataclass
@@ -129,6 +134,7 @@ class Siger(nn.Module):
         self.modalities = sorted(features)
         self.ui_adjacency, self.user_item, self.item_graphs = ui_adjacency, user_item, item_graphs
         self.features = features
+        self.aux_scale = 1.0  # the contrastive weights' share this epoch (aux_warmup_epochs)
         self.user_embedding = embedding_table(n_users, d)
         self.item_embedding = embedding_table(n_items, d)
         # Eq 9: f_m(x) = sigmoid(W''(W' x + b') + b''), two affine maps with no activation between
@@ -173,17 +179,23 @@ class Siger(nn.Module):
         return r.user, r.item
 
     # -- objective ---------------------------------------------------------------------------
+    def start_epoch(self, epoch: int) -> None:
+        """Epoch 1 trains BPR alone when warming up; epoch N + 1 on, the full weights."""
+        warmup = self.config.aux_warmup_epochs
+        self.aux_scale = min(1.0, (epoch - 1) / warmup) if warmup > 0 else 1.0
+
     def term_weights(self) -> dict[str, float]:
-        """Each term's weight in Eq 19, for the per-term gradient diagnostics."""
-        c = self.config
-        return {"bpr": 1.0, "reg": c.lambda_r, "mp": c.lambda_p, "mm": c.lambda_a, "bm": c.lambda_a}
+        """Each term's weight in Eq 19 this epoch, for the per-term gradient diagnostics."""
+        c, scale = self.config, self.aux_scale
+        return {"bpr": 1.0, "reg": c.lambda_r, "mp": scale * c.lambda_p, "mm": scale * c.lambda_a,
+                "bm": scale * c.lambda_a}
 
     def loss(
         self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor
     ) -> dict[str, torch.Tensor]:
         """Eq 19 on a batch of (user, positive, negative) triples; returns each term and
         `loss`, the weighted total. Contrastive terms use the batch's unique users and
-        positive items."""
+        positive items (each one's first row in the batch, found without a host sync)."""
         c = self.config
         r = self.forward()
         terms = {
@@ -195,23 +207,25 @@ class Siger(nn.Module):
         total = terms["bpr"] + c.lambda_r * terms["reg"]
         if not self.modalities:
             return {**terms, "loss": total}
-        bu, bi = torch.unique(users), torch.unique(pos)
+        keep_u, keep_i = first_occurrences(users), first_occurrences(pos)
+        lambda_p, lambda_a = self.aux_scale * c.lambda_p, self.aux_scale * c.lambda_a
         if c.use_mp:
-            terms["mp"] = sum(self._perturbation_loss(m, r.item_input[m], bi) for m in self.modalities)
-            total = total + c.lambda_p * terms["mp"]
+            terms["mp"] = sum(self._perturbation_loss(m, r.item_input[m], pos, keep_i) for m in self.modalities)
+            total = total + lambda_p * terms["mp"]
         if c.use_da:
-            terms["mm"] = self._semantic_alignment(r, bu, bi)
-            terms["bm"] = info_nce(r.user_fused.index_select(0, bu), r.user_id.index_select(0, bu), c.tau_bm) \
-                + info_nce(r.item_fused.index_select(0, bi), r.item_id.index_select(0, bi), c.tau_bm)  # Eq 16
-            total = total + c.lambda_a * (terms["mm"] + terms["bm"])
+            terms["mm"] = self._semantic_alignment(r, users, pos, keep_u, keep_i)
+            terms["bm"] = info_nce(r.user_fused.index_select(0, users), r.user_id.index_select(0, users), c.tau_bm,
+                                   keep_u) \
+                + info_nce(r.item_fused.index_select(0, pos), r.item_id.index_select(0, pos), c.tau_bm, keep_i)  # Eq 16
+            total = total + lambda_a * (terms["mm"] + terms["bm"])
         return {**terms, "loss": total}
 
-    def _perturbation_loss(self, m: str, x: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+    def _perturbation_loss(self, m: str, x: torch.Tensor, items: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
         """Eq 13: InfoNCE between two independently perturbed propagations of Ē_m (`x`)."""
         v1, v2 = self.propagate(m, x, perturbed=True), self.propagate(m, x, perturbed=True)
-        return info_nce(v1.index_select(0, items), v2.index_select(0, items), self.config.tau_p)
+        return info_nce(v1.index_select(0, items), v2.index_select(0, items), self.config.tau_p, keep)
 
-    def _semantic_alignment(self, r: Representations, users, items) -> torch.Tensor:
+    def _semantic_alignment(self, r: Representations, users, items, keep_u, keep_i) -> torch.Tensor:
         """Eq 14 (L_mm = L^U + L^I), averaged over modality pairs; 0 with one modality."""
         c = self.config
         pairs = list(combinations(self.modalities, 2))
@@ -219,12 +233,13 @@ class Siger(nn.Module):
             return torch.zeros((), device=r.user.device)
         total = 0.0
         for a, b in pairs:
-            for sem, anchor, rows in ((r.user_sem, r.user_id, users), (r.item_sem, r.item_id, items)):
+            views = ((r.user_sem, r.user_id, users, keep_u), (r.item_sem, r.item_id, items, keep_i))
+            for sem, anchor, rows, keep in views:
                 view_a, view_b = sem[a].index_select(0, rows), sem[b].index_select(0, rows)
                 if c.anchor_infonce:
-                    total = total + anchor_info_nce(view_a, view_b, anchor.index_select(0, rows), c.tau_mm)
+                    total = total + anchor_info_nce(view_a, view_b, anchor.index_select(0, rows), c.tau_mm, keep)
                 else:
-                    total = total + info_nce(view_a, view_b, c.tau_mm)
+                    total = total + info_nce(view_a, view_b, c.tau_mm, keep)
         return total / len(pairs)
 
 
