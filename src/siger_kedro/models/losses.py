@@ -67,10 +67,13 @@ class _BatchInfoNCE(torch.autograd.Function):
         return p @ b, p.T @ a, grad_positive
 
 
-def info_nce(a: torch.Tensor, b: torch.Tensor, temperature: float) -> torch.Tensor:
-    """Mean over rows i of -log( exp(s(a_i,b_i)/t) / sum_j exp(s(a_i,b_j)/t) ), s = cosine."""
+def info_nce(a: torch.Tensor, b: torch.Tensor, temperature: float, cosine: bool = True) -> torch.Tensor:
+    """Mean over rows i of -log( exp(s(a_i,b_i)/t) / sum_j exp(s(a_i,b_j)/t) ), s = cosine, or
+    the plain dot product with `cosine=False` (SLMRec's FAC task in its reference code)."""
+    if cosine:
+        a, b = F.normalize(a, dim=1), F.normalize(b, dim=1)
     # the temperature scales the n x d factor, not the n x n product: one pass fewer over n²
-    return _BatchInfoNCE.apply(F.normalize(a, dim=1) / temperature, F.normalize(b, dim=1), None)
+    return _BatchInfoNCE.apply(a / temperature, b, None)
 
 
 def anchor_info_nce(
