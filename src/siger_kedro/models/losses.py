@@ -20,9 +20,25 @@ def batch_bpr_loss(user_table: torch.Tensor, item_table: torch.Tensor, users: to
     return bpr_loss(scores[0], scores[1])
 
 
+# The L2 regularisers of the reference implementations. Each model uses its reference's form,
+# so that a reg_weight copied from a paper or from MMRec's configs weighs the same here.
 def l2_penalty(*embeddings: torch.Tensor) -> torch.Tensor:
-    """Sum of squared entries of the batch's layer-0 embeddings, per training triple."""
+    """Sum of squared entries of the batch's layer-0 embeddings, per training triple (SIGER's
+    ‖E⁰_batch‖², DA-MRS)."""
     return sum(e.pow(2).sum() for e in embeddings) / embeddings[0].shape[0]
+
+
+def emb_loss(*embeddings: torch.Tensor) -> torch.Tensor:
+    """MMRec's `EmbLoss`: the sum of each tensor's Frobenius norm (not squared), divided by
+    the row count of the last one (LightGCN, VBPR, LGMRec on batch rows; BM3 on whole tables,
+    so over n_items)."""
+    return sum(torch.linalg.vector_norm(e) for e in embeddings) / embeddings[-1].shape[0]
+
+
+def half_l2(*embeddings: torch.Tensor, batch_size: int) -> torch.Tensor:
+    """½ Σ‖e‖² / batch_size: LATTICE's and MGCN's regulariser on the batch rows, and MIG-GT's
+    on all final embeddings (its authors sum the batch's BPR, so per triple it is this)."""
+    return sum(e.pow(2).sum() for e in embeddings) / (2 * batch_size)
 
 
 def squared_norms_of_rows(table: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
