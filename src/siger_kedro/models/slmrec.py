@@ -33,6 +33,10 @@ SSL tasks (`ssl_task`), each added with weight `ssl_alpha`, an InfoNCE at temper
 Regularisation: the reference trains with Adam's weight_decay 1e-4 on every parameter (a
 training setting: `slmrec.training.weight_decay` in its YAML) and no loss term; `reg_weight`
 (default 0) adds the shared batch L2 of the layer-0 ID embeddings on top.
+
+Where we depart: nowhere by default (FAC on image + text). The FD and FM tasks, which
+MMRec's port cannot run without audio features, follow the paper over any modalities.
+
 All views share one propagation: they are stacked along the feature axis, so each layer is a
 single sparse product over a (U+I) x (V*d) matrix, exactly the per-view results.
 """
