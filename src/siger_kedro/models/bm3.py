@@ -36,7 +36,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import ModelInputs, embedding_table, feature_tables, require_modalities, split_users_items
+from .base import (
+    ModelInputs,
+    embedding_table,
+    feature_tables,
+    require_modalities,
+    split_users_items,
+)
 from .losses import emb_loss
 from .propagation import lightgcn
 from .sparse import SparseOperator

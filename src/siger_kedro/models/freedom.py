@@ -32,7 +32,13 @@ from torch import nn
 
 from ..graphs.knn import binary
 from ..graphs.normalize import normalize_square
-from .base import ModelInputs, embedding_table, feature_tables, require_modalities, split_users_items
+from .base import (
+    ModelInputs,
+    embedding_table,
+    feature_tables,
+    require_modalities,
+    split_users_items,
+)
 from .losses import bpr_loss
 from .propagation import last_layer, lightgcn
 from .sparse import DeviceSparseOperator, SparseOperator

@@ -36,7 +36,13 @@ from torch import nn
 
 from ..graphs.knn import normalized_cosine_graph
 from ..graphs.normalize import normalize_rows
-from .base import ModelInputs, embedding_table, feature_tables, require_modalities, split_users_items
+from .base import (
+    ModelInputs,
+    embedding_table,
+    feature_tables,
+    require_modalities,
+    split_users_items,
+)
 from .losses import bpr_loss, half_l2
 from .propagation import last_layer, lightgcn
 from .sparse import DeviceSparseOperator, SparseOperator

@@ -31,7 +31,13 @@ import torch
 from torch import nn
 
 from ..graphs.knn import normalized_cosine_graph
-from .base import ModelInputs, embedding_table, feature_tables, require_modalities, split_users_items
+from .base import (
+    ModelInputs,
+    embedding_table,
+    feature_tables,
+    require_modalities,
+    split_users_items,
+)
 from .losses import bpr_loss, half_l2, info_nce
 from .propagation import last_layer, lightgcn
 from .sparse import SparseOperator
