@@ -55,6 +55,9 @@ class Training(_Section):
     epochs: PositiveInt
     batch_size: PositiveInt
     learning_rate: PositiveFloat
+    weight_decay: float = Field(0.0, ge=0.0)
+    lr_decay: float = Field(1.0, gt=0.0, le=1.0)
+    lr_decay_every: PositiveInt = 1
     patience: PositiveInt
     valid_metric: str = Field(pattern=r"^(recall|ndcg|precision|map)@[1-9][0-9]*$")
     modalities: list[str] | None = None

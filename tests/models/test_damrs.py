@@ -1,12 +1,14 @@
-import dataclasses
 import math
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 import torch
 from tiny import tiny_inputs
 
 from siger_kedro.graphs.consistent_knn import consistent_knn_graphs
+from siger_kedro.graphs.normalize import ui_adjacency
+from siger_kedro.models.base import ModelInputs
 from siger_kedro.models.damrs import (
     COOCCURRENCE_VIEW,
     DAMRSConfig,
@@ -15,6 +17,7 @@ from siger_kedro.models.damrs import (
     feedback_weights,
     graded_infonce,
     pseudo_positives,
+    session_graph,
     symmetric_bernoulli_kl,
 )
 
@@ -108,15 +111,28 @@ def test_graded_infonce_hand_computed():
     assert loss.item() == pytest.approx(expected, rel=1e-5)
 
 
-def test_build_uses_the_shared_cooccurrence_graph_or_builds_one():
+def test_session_graph_is_top_k_binary_with_a_self_loop_by_row_sums():
+    # users 0: {0, 1, 2}, 1: {0, 1}, 2: {0, 3}: item 0 co-occurs with 1 twice, with 2 and 3 once
+    r = sp.csr_matrix(np.array([[1, 1, 1, 0], [1, 1, 0, 0], [1, 0, 0, 1]], dtype=np.float32))
+    inputs = ModelInputs(3, 4, r, ui_adjacency(r), r)
+    g = session_graph(inputs, k=1).toarray()
+    # rows (self + top-1): 0 -> {0, 1}; 1 -> {1, 0}; 2 -> {2, 0 or 1: tie}; 3 -> {3, 0}
+    assert np.array_equal(np.diag(g) > 0, [True] * 4) and ((g > 0).sum(1) == 2).all()
+    assert g[0, 1] == pytest.approx(0.5) and g[3, 0] == pytest.approx(0.5)  # 1/sqrt(2 * 2): binary, row sums 2
+    two = session_graph(inputs, k=2).toarray()
+    assert ((two > 0).sum(1) == [3, 3, 3, 2]).all()  # item 3 co-occurs with item 0 only
+    assert two[0, 0] == pytest.approx(1 / 3) and two[3, 0] == pytest.approx(1 / np.sqrt(2 * 3))
+
+
+def test_build_uses_its_own_session_graph_with_cooc_k():
     inputs = tiny_inputs()
     model = build(inputs, DAMRSConfig(embedding_dim=8), torch.device("cpu"))
     assert model.views == sorted(["image", "text", COOCCURRENCE_VIEW])
-    shared = model.item_graphs[COOCCURRENCE_VIEW].matrix.to_dense().numpy()
-    assert np.allclose(shared, inputs.cooccurrence.toarray())
-    own = build(dataclasses.replace(inputs, cooccurrence=None), DAMRSConfig(embedding_dim=8), torch.device("cpu"))
-    built = own.item_graphs[COOCCURRENCE_VIEW].matrix.to_dense().numpy()
-    assert (built > 0).sum(1).max() <= 2  # the authors' top-2 behaviour graph
+    built = model.item_graphs[COOCCURRENCE_VIEW].matrix.to_dense().numpy()
+    assert np.allclose(built, session_graph(inputs, 2).toarray())  # not SIGER's top-5 weighted graph
+    assert (built > 0).sum(1).max() == 3 and (np.diag(built) > 0).all()  # the authors' top-2 + self
+    wider = build(inputs, DAMRSConfig(embedding_dim=8, cooc_k=4), torch.device("cpu"))
+    assert (wider.item_graphs[COOCCURRENCE_VIEW].matrix.to_dense() > 0).sum(1).max() == 5  # cooc_k honoured
     # each denoised kNN graph keeps at most k neighbours per row, the item itself included
     knn = build(inputs, DAMRSConfig(embedding_dim=8, knn_k=3), torch.device("cpu")).item_graphs["image"].matrix.to_dense()
     assert ((knn > 0).sum(1) <= 3).all() and (torch.diagonal(knn) > 0).all()

@@ -64,10 +64,11 @@ def test_pruned_adjacency_renormalises_with_kept_degrees():
     np.testing.assert_allclose(dense.numpy(), ui_adjacency(kept).toarray(), rtol=1e-6)
 
 
-def test_modality_weights_generalise_the_paper_mix():
+def test_modality_weights_follow_mmrecs_text_and_vision_roles():
     assert modality_weights(["text", "image"]) == pytest.approx({"image": 0.1, "text": 0.9})
-    assert modality_weights(["text", "image", "genre"]) == pytest.approx({"image": 0.1, "text": 0.45, "genre": 0.45})
-    assert modality_weights(["text", "genre"]) == pytest.approx({"text": 0.5, "genre": 0.5})
+    assert modality_weights(["text", "genre"]) == pytest.approx({"text": 0.9, "genre": 0.1})  # genre: vision's part
+    assert modality_weights(["text", "image", "genre"]) == pytest.approx({"image": 0.05, "text": 0.9, "genre": 0.05})
+    assert modality_weights(["image", "genre"]) == pytest.approx({"image": 0.5, "genre": 0.5})  # no text role
     assert modality_weights(["image"]) == {"image": 1.0}
     assert modality_weights(["image", "text"], image_weight=0.3) == pytest.approx({"image": 0.3, "text": 0.7})
     assert modality_weights(["image", "text"], explicit={"image": 1, "text": 3}) == pytest.approx(
@@ -143,3 +144,22 @@ def test_needs_a_modality():
         build(tiny_inputs(modalities=()), FreedomConfig(), torch.device("cpu"))
     model = build(tiny_inputs(modalities=("text", "genre")), FreedomConfig(embedding_dim=4), torch.device("cpu"))
     assert model.embeddings()[1].shape == (N_ITEMS, 4)
+
+
+def test_raw_features_are_fine_tuned_by_default_as_in_mmrec():
+    inputs = tiny_inputs()
+    model = _model(reg_weight=0.5)
+    assert model.features["text"].requires_grad
+    assert torch.equal(model.features["text"].detach(), torch.as_tensor(inputs.features["text"]))
+    model.start_epoch(1)
+    model.loss(torch.tensor([0, 1]), torch.tensor([0, 1]), torch.tensor([5, 6]))["loss"].backward()
+    assert model.features["text"].grad is not None and model.features["text"].grad.abs().sum() > 0
+    fixed = _model(finetune_features=False)
+    assert not any(p.requires_grad for p in fixed.features.values())
+
+
+def test_text_and_genre_graph_is_mixed_nine_to_one():
+    inputs = tiny_inputs(modalities=("text", "genre"))
+    model = build(inputs, FreedomConfig(embedding_dim=4), torch.device("cpu"))
+    expected = frozen_item_graph({m: inputs.knn_graph(m, 10) for m in ("text", "genre")}, {"text": 0.9, "genre": 0.1})
+    np.testing.assert_allclose(model.item_graph.matrix.to_dense().numpy(), expected.toarray(), rtol=1e-6)

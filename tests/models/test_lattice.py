@@ -12,8 +12,9 @@ from siger_kedro.models.lattice import (
     knn_indices,
     knn_similarities,
     normalized_mix,
+    row_normalized_adjacency,
 )
-from siger_kedro.models.losses import bpr_loss, l2_penalty
+from siger_kedro.models.losses import bpr_loss
 
 
 def _dense(idx, values, n):
@@ -117,10 +118,27 @@ def test_graph_learns_on_each_epochs_first_batch_only():
     assert model.item_graph is None
 
 
+def test_user_item_graph_is_mmrecs_row_normalised_graph_with_self_loops():
+    r = np.array([[1, 0], [1, 1]], dtype=np.float32)  # nodes u0 u1 i0 i1; with self-loops degrees 2, 3, 3, 2
+    a = row_normalized_adjacency(r).toarray()
+    expected = np.array([[1 / 2, 0, 1 / 2, 0], [0, 1 / 3, 1 / 3, 1 / 3], [1 / 3, 1 / 3, 1 / 3, 0], [0, 1 / 2, 0, 1 / 2]])
+    assert np.allclose(a, expected)
+    a = row_normalized_adjacency(tiny_inputs().train).toarray()
+    assert np.allclose(a.sum(1), 1.0) and (np.diag(a) > 0).all()
+
+
+def test_raw_features_are_fine_tuned_through_the_learned_graph_by_default():
+    model = _model()
+    model.start_epoch(1)
+    model.loss(torch.tensor([0, 1]), torch.tensor([0, 1]), torch.tensor([5, 6]))["loss"].backward()
+    assert model.features["text"].grad is not None and model.features["text"].grad.abs().sum() > 0
+    assert not any(p.requires_grad for p in _model(finetune_features=False).features.values())
+
+
 def test_item_representation_adds_unit_norm_graph_embedding_and_loss_terms():
     model = _model(reg_weight=0.5)
     users_e, items_e = model.embeddings()
-    a = torch.as_tensor(tiny_inputs().ui_adjacency.toarray())
+    a = torch.as_tensor(row_normalized_adjacency(tiny_inputs().train).toarray())
     e0 = torch.cat([model.user_embedding, model.item_embedding]).detach()
     e1 = a @ e0
     mean = (e0 + e1 + a @ e1) / 3
@@ -131,7 +149,8 @@ def test_item_representation_adds_unit_norm_graph_embedding_and_loss_terms():
     t = model.loss(users, pos, neg)
     u, i = model.forward(model.propagate_parts(model.graph_parts(), model.item_embedding))
     assert torch.isclose(t["bpr"], bpr_loss((u[users] * i[pos]).sum(1), (u[users] * i[neg]).sum(1)))
-    assert torch.isclose(t["reg"], 0.5 * l2_penalty(u[users], i[pos], i[neg]))
+    half = (u[users].square().sum() + i[pos].square().sum() + i[neg].square().sum()) / 2 / 2  # ½ Σ‖·‖² / batch
+    assert torch.isclose(t["reg"], half)
     assert torch.isclose(t["loss"], t["bpr"] + 0.5 * t["reg"])
 
 

@@ -11,7 +11,7 @@ from siger_kedro.models.lgmrec import (
     hypergraph_propagation,
     info_nce_all_negatives,
 )
-from siger_kedro.models.losses import info_nce, l2_penalty
+from siger_kedro.models.losses import emb_loss, info_nce
 from siger_kedro.models.propagation import lightgcn
 
 H_ITEMS = torch.tensor([[1.0, 0.0], [0.5, 0.5], [0.0, 1.0]])  # 3 items x 2 hyperedges
@@ -50,17 +50,27 @@ def test_hypergraph_infonce_uses_every_row_as_negative_and_sums():
     assert torch.allclose(info_nce_all_negatives(x, y, torch.arange(5), 0.2), 5 * info_nce(x, y, 0.2))
 
 
-def test_dependencies_are_gumbel_samples_in_training_and_softmax_in_eval():
+def test_dependencies_are_gumbel_samples_in_training_and_seeded_gumbel_samples_in_eval():
     model = _model(keep_rate=1.0)
     logits = torch.randn(N_ITEMS, 4)
     model.train()
-    h1, h2 = model._dependencies(logits), model._dependencies(logits)
+    h1, h2 = model._dependencies(logits, None), model._dependencies(logits, None)
     assert torch.allclose(h1.sum(1), torch.ones(N_ITEMS)) and not torch.allclose(h1, h2)
-    model.eval()
-    assert torch.allclose(model._dependencies(logits), torch.softmax(logits / 0.2, dim=1))
+    model.eval()  # the reference samples at evaluation too; here from the fixed eval_seed
+    e1 = model._dependencies(logits, torch.Generator().manual_seed(0))
+    e2 = model._dependencies(logits, torch.Generator().manual_seed(0))
+    assert torch.equal(e1, e2) and not torch.allclose(e1, torch.softmax(logits / 0.2, dim=1))
+    assert torch.allclose(e1.sum(1), torch.ones(N_ITEMS))
+    u = torch.rand(logits.shape, generator=torch.Generator().manual_seed(0))  # Gumbel(0, 1) = -log(-log u)
+    assert torch.allclose(e1, torch.softmax((logits - torch.log(-torch.log(u))) / 0.2, dim=1), atol=1e-5)
+    users, items = model.embeddings()
+    assert all(torch.equal(a, b) for a, b in zip((users, items), model.embeddings()))  # deterministic
+    plain = _model(keep_rate=1.0, eval_gumbel=False)
+    plain.eval()
+    assert torch.allclose(plain._dependencies(logits, None), torch.softmax(logits / 0.2, dim=1))
     dropped = _model(keep_rate=0.5)
     dropped.train()
-    h = dropped._dependencies(logits)
+    h = dropped._dependencies(logits, None)
     assert (h == 0).any() and (h >= 0).all()  # dropout acts on the dependencies
 
 
@@ -75,7 +85,7 @@ def test_user_modality_input_is_the_mean_of_its_items_features():
 
 
 def test_final_embedding_is_local_plus_alpha_normalised_global():
-    model = _model(alpha=0.7)
+    model = _model(alpha=0.7, eval_gumbel=False)
     model.eval()
     users, items = model.embeddings()
     with torch.no_grad():
@@ -99,7 +109,11 @@ def test_loss_weights_its_terms():
     model.eval()  # deterministic forward: the regulariser is on the final representations
     t = model.loss(users, pos, neg)
     u, i = model.embeddings()
-    assert torch.allclose(t["reg"], l2_penalty(u[users], i[pos], i[neg]))
+    assert torch.allclose(t["reg"], emb_loss(u[users], i[pos], i[neg]))  # MMRec's unsquared norms / batch
+    r = model.forward()  # the contrast runs over every batch row, the repeated user 1 and item 1 included
+    hcl = (info_nce_all_negatives(r.hyper_user["image"][users], r.hyper_user["text"], users, 0.2)
+           + info_nce_all_negatives(r.hyper_item["image"][pos], r.hyper_item["text"], pos, 0.2))
+    assert torch.allclose(t["hcl"], hcl)
 
 
 def test_single_modality_has_no_contrast_and_none_is_an_error():

@@ -1,5 +1,6 @@
 import math
 
+import pytest
 import torch
 
 from siger_kedro.models.losses import anchor_info_nce, bpr_loss, info_nce, l2_penalty
@@ -16,6 +17,23 @@ def test_l2_penalty_is_sum_of_squares_per_triple():
     u, p, n = torch.tensor([[1.0, 2.0], [0.0, 1.0]]), torch.ones(2, 2), torch.zeros(2, 2)
     # (1 + 4 + 0 + 1) + (4 * 1) + 0 = 10, over 2 triples
     assert l2_penalty(u, p, n).item() == 5.0
+
+
+def test_emb_loss_is_mmrecs_unsquared_norms_over_the_last_tensors_rows():
+    from siger_kedro.models.losses import emb_loss
+
+    u = torch.tensor([[3.0, 4.0], [0.0, 0.0]])  # norm 5
+    i = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]])  # norm sqrt 2, 3 rows
+    assert emb_loss(u, i).item() == pytest.approx((5 + 2 ** 0.5) / 3)
+    assert emb_loss(u).item() == pytest.approx(5 / 2)
+
+
+def test_half_l2_is_half_the_squares_over_the_batch():
+    from siger_kedro.models.losses import half_l2
+
+    u = torch.tensor([[3.0, 4.0], [0.0, 0.0]])
+    i = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]])
+    assert half_l2(u, i, batch_size=4).item() == pytest.approx((25 + 2) / 2 / 4)
 
 
 def test_info_nce_hand_computed():

@@ -134,6 +134,10 @@ def test_loss_terms_and_tur():
     users, pos, neg = torch.tensor([1, 2, 3]), torch.tensor([1, 2, 3]), torch.tensor([0, 0, 4])
     terms = model.loss(users, pos, neg)
     assert set(terms) == {"bpr", "reg", "tur", "loss"} and torch.isfinite(terms["loss"])
+    model.eval()  # the authors' L2: half the squares of every final embedding, here per batch triple
+    u, i = model.embeddings()
+    assert torch.allclose(model.loss(users, pos, neg)["reg"], (u.square().sum() + i.square().sum()) / 2 / 3)
+    model.train()
     terms["loss"].backward()
     assert model.user_embedding.grad.abs().sum() > 0 and model.query.weight.grad.abs().sum() > 0
     # evaluation mode fixes the samples, so TUR can be recomputed: a (1 + C)-way cross-entropy

@@ -95,28 +95,50 @@ def test_stacked_views_equal_separate_lightgcn_per_view():
     assert torch.allclose(x[model.n_users:, 4:8], expected, atol=1e-6)
 
 
+def _known_fac_maps(model):
+    """Every FAC map set to a known one: identity into S_1 (and the audio step), then the
+    first two coordinates into the coarse space."""
+    with torch.no_grad():
+        for layer in [*model.fac_id, *model.fac_modality, *([model.fac_audio] if model.fac_audio else [])]:
+            layer.bias.zero_()
+        for layer in [model.fac_id[0], model.fac_modality[0], *([model.fac_audio] if model.fac_audio else [])]:
+            layer.weight.copy_(torch.eye(4))
+        model.fac_id[1].weight.copy_(torch.eye(4)[:2])
+        model.fac_modality[1].weight.copy_(torch.eye(4)[:2])
+
+
 def test_fac_dimensions_and_hand_built_loss():
     assert fac_dims(64, 1) == [64]
     assert fac_dims(64, 2) == [64, 32]  # fine space, then the coarse one at d/2
     assert fac_dims(64, 3) == [64, 64, 32]
     model = _model()
     assert [layer.out_features for layer in model.fac_id] == [4, 2]
-    # set every FAC map to a known one: identity into S_1, then the first two coordinates
-    with torch.no_grad():
-        for layer in [*model.fac_id, *model.fac_modality]:
-            layer.bias.zero_()
-        model.fac_id[0].weight.copy_(torch.eye(4))
-        model.fac_modality[0].weight.copy_(torch.eye(4))
-        model.fac_id[1].weight.copy_(torch.eye(4)[:2])
-        model.fac_modality[1].weight.copy_(torch.eye(4)[:2])
+    assert model.fac_audio.in_features == model.fac_audio.out_features == 4  # the reference's audio step
+    _known_fac_maps(model)
     items = torch.randn(10, 12)
-    idx = torch.tensor([1, 4, 7])
+    idx = torch.tensor([1, 4, 7, 4])  # a repeated item stays a row of its own, as in the reference
     id_, image, text = items[idx, :4], items[idx, 4:8], items[idx, 8:]
-    expected = info_nce(id_, image, 0.2) + info_nce(id_[:, :2], text[:, :2], 0.2)
+    # the reference's FAC logits: plain dot products / ssl_temp
+    expected = info_nce(id_, image, 0.2, cosine=False) + info_nce(id_[:, :2], text[:, :2], 0.2, cosine=False)
     assert torch.allclose(model.fac_loss(items, idx), expected)
-    # and a hand value for the shared InfoNCE on two orthogonal pairs: -log(e^5/(e^5+e^0))
+    cosine = _model(fac_similarity="cosine", fac_audio_space=False)
+    assert cosine.fac_audio is None
+    _known_fac_maps(cosine)
+    expected = info_nce(id_, image, 0.2) + info_nce(id_[:, :2], text[:, :2], 0.2)
+    assert torch.allclose(cosine.fac_loss(items, idx), expected)
+    # hand values on two orthogonal pairs: cosine -log(e^5/(e^5+e^0)); dot with norm 2: logits 20 and 0
     a = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
     assert info_nce(a, a, 0.2).item() == pytest.approx(F.softplus(torch.tensor(-5.0)).item(), abs=1e-6)
+    assert info_nce(2 * a, 2 * a, 0.2, cosine=False).item() == pytest.approx(
+        F.softplus(torch.tensor(-20.0)).item(), abs=1e-6)
+
+
+def test_ssl_terms_use_every_batch_row():
+    model = _model()
+    users, pos = torch.tensor([0, 1, 1]), torch.tensor([2, 2, 5])
+    t = model.loss(users, pos, torch.tensor([3, 4, 6]))
+    _, items = model.propagate(model.view_inputs())
+    assert torch.allclose(t["ssl"], model.fac_loss(items, pos))
 
 
 def test_concat_fusion_and_main_losses():
@@ -127,7 +149,9 @@ def test_concat_fusion_and_main_losses():
     t = model.loss(users, pos, neg)
     u, i, _ = model.forward()
     assert torch.allclose(t["main"], info_nce(u[users], i[pos], 0.2))
-    assert torch.allclose(t["loss"], t["main"] + 0.1 * t["ssl"] + 1e-4 * t["reg"])
+    assert torch.allclose(t["loss"], t["main"] + 0.1 * t["ssl"])  # reg_weight 0: the reference has no L2 term
+    reg = _model(reg_weight=1e-2).loss(users, pos, neg)
+    assert torch.allclose(reg["loss"], reg["main"] + 0.1 * reg["ssl"] + 1e-2 * reg["reg"]) and reg["reg"] > 0
     other = model.loss(users, pos, torch.tensor([9, 9, 9]))  # InfoNCE main task: no negatives
     assert torch.equal(t["loss"], other["loss"])
     bpr = _model(main_loss="bpr")

@@ -41,8 +41,9 @@ def test_loss_hand_computed():
     # user 0 = (1, 2); item 2 = (2, 1), item 1 = (0, 1): scores 4 and 2
     t = model.loss(torch.tensor([0]), torch.tensor([2]), torch.tensor([1]))
     assert torch.isclose(t["bpr"], F.softplus(torch.tensor(2.0 - 4.0)))
-    assert torch.isclose(t["reg"], torch.tensor(5.0 + 5.0 + 1.0))  # |u|² + |pos|² + |neg|²
-    assert torch.isclose(t["loss"], t["bpr"] + 0.5 * 11.0)
+    reg = (2 * 5.0 ** 0.5 + 1.0) / 1  # MMRec's EmbLoss: (|u| + |pos| + |neg|) / batch of 1
+    assert torch.isclose(t["reg"], torch.tensor(reg))
+    assert torch.isclose(t["loss"], t["bpr"] + 0.5 * reg)
 
 
 def test_build_uses_every_modality_and_rejects_none():
@@ -52,6 +53,14 @@ def test_build_uses_every_modality_and_rejects_none():
     assert users.shape == (N_USERS, 8) and items.shape == (N_ITEMS, 8)
     with pytest.raises(ValueError, match="vbpr needs at least one modality feature, the dataset has none"):
         build(tiny_inputs(modalities=()), VBPRConfig(), torch.device("cpu"))
+
+
+def test_content_map_is_xavier_normal_with_zero_bias_as_in_mmrec():
+    torch.manual_seed(3)
+    model = VBPR(4, 5, {"text": torch.rand(5, 300)}, VBPRConfig(embedding_dim=200))
+    assert torch.count_nonzero(model.content.bias) == 0
+    std = (2.0 / (300 + 200)) ** 0.5  # Xavier-normal; nn.Linear's default is uniform with std 1/sqrt(3 * 300)
+    assert model.content.weight.std().item() == pytest.approx(std, rel=0.02)
 
 
 def test_gradient_reaches_content_map():

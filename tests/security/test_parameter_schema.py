@@ -18,6 +18,8 @@ from siger_kedro.cli import run
     ("siger.hyperparameters.epsilon=big", "siger.hyperparameters.epsilon: 'big' is not allowed"),
     ("compare.models=nosuch", "compare.models names ['nosuch']; known models: lightgcn, vbpr"),
     ("training.device=cuda", "training.device: 'cuda' is not allowed: asks for CUDA, but torch finds no CUDA"),
+    ("miggt.training.lr_decay=1.5", "miggt.training.lr_decay: 1.5 is not allowed: Input should be less than or equal to 1"),
+    ("training.weight_decay=-1", "training.weight_decay: -1 is not allowed: Input should be greater than or equal to 0"),
     ("graphs.beta=1.5", "graphs.beta: 1.5 is not allowed: Input should be less than or equal to 1"),
     ("training.valid_metric=recall@30", "its cut-off must be one of evaluation.ks"),
     ("trainig.epochs=3", "trainig: unknown parameter section"),

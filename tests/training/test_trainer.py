@@ -80,11 +80,12 @@ def test_same_seed_gives_identical_training_on_the_cpu():
     assert histories[0] == histories[1]
 
 
-def test_interrupted_run_resumes_to_the_same_result(tmp_path):
+@pytest.mark.parametrize("schedule", [{}, {"lr_decay": 0.5, "lr_decay_every": 2, "weight_decay": 1e-3}])
+def test_interrupted_run_resumes_to_the_same_result(tmp_path, schedule):
     from siger_kedro.training.checkpoint import Checkpointer
     from siger_kedro.training.trainer import seed_everything
 
-    config = TrainConfig(epochs=5, batch_size=32, valid_metric="recall@5", show_progress=False)
+    config = TrainConfig(epochs=5, batch_size=32, valid_metric="recall@5", show_progress=False, **schedule)
 
     def history(result):
         return [{k: v for k, v in h.items() if k != "epoch_seconds"} for h in result.history]
@@ -163,6 +164,36 @@ def test_epoch_triples_follow_the_batches_with_non_positive_negatives():
 def test_adam_is_fused_for_cpu_float_weights():
     model = _setup()[0]
     assert adam(model, 1e-3).defaults["fused"]
+
+
+def test_weight_decay_reaches_adam_for_every_parameter():
+    model = _setup()[0]
+    (group,) = adam(model, 1e-3, weight_decay=1e-4).param_groups
+    assert group["weight_decay"] == 1e-4 and len(group["params"]) == len(list(model.parameters()))
+    # and fit uses it: with a huge decay and no loss gradient, Adam's step on a weight w is
+    # lr * sign(w) (its first update), so every weight shrinks towards 0 by lr
+    model, users, items, sampler, _ = _setup()
+    model.loss = lambda u, p, n: {"loss": (model.user_embedding * 0).sum()}
+    before = model.user_embedding.detach().clone()
+    fit(model, users, items, sampler, lambda m: {"recall@5": 0.0},
+        TrainConfig(epochs=1, batch_size=10_000, learning_rate=1e-3, weight_decay=1e3, valid_metric="recall@5",
+                    show_progress=False, term_gradients=False))
+    assert torch.allclose(model.user_embedding.detach(), before - 1e-3 * before.sign(), atol=1e-6)
+
+
+def test_learning_rate_decays_by_lr_decay_every_lr_decay_every_epochs():
+    from siger_kedro.training.trainer import epoch_learning_rate
+
+    config = TrainConfig(learning_rate=0.01, lr_decay=0.96, lr_decay_every=50)
+    assert epoch_learning_rate(config, 1) == 0.01
+    assert epoch_learning_rate(config, 51) == pytest.approx(0.0096)
+    assert epoch_learning_rate(config, 26) == pytest.approx(0.01 * 0.96 ** 0.5)  # MMRec's smooth decay
+    assert epoch_learning_rate(TrainConfig(learning_rate=0.01), 500) == 0.01  # the default: constant
+    model, users, items, sampler, validate = _setup()
+    result = fit(model, users, items, sampler, validate,
+                 TrainConfig(epochs=3, batch_size=32, learning_rate=0.01, lr_decay=0.5, valid_metric="recall@5",
+                             show_progress=False))
+    assert [h["learning_rate"] for h in result.history] == [0.01, 0.005, 0.0025]
 
 
 def test_each_terms_weighted_gradient_norm_is_logged_without_changing_training():

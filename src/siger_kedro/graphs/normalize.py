@@ -46,6 +46,14 @@ def normalize_square(m) -> sp.csr_matrix:
     return _scale(m, inv, inv)
 
 
+def normalize_rows(m) -> sp.csr_matrix:
+    """D^-1 M with D the row sums of M: each non-empty row sums to 1 (an empty row stays empty)."""
+    m = _canonical(m)
+    degrees = np.asarray(m.sum(axis=1), dtype=np.float64).ravel()
+    inv = np.divide(1.0, degrees, out=np.zeros_like(degrees), where=degrees > 0)
+    return _scale(m, inv, np.ones(m.shape[1]))
+
+
 def normalize_bipartite(r) -> sp.csr_matrix:
     """D_u^-1/2 R D_i^-1/2 with user degrees = row sums, item degrees = column sums."""
     r = _canonical(r)

@@ -99,6 +99,13 @@ def embedding_table(n: int, d: int) -> nn.Parameter:
     return nn.Parameter(nn.init.xavier_uniform_(torch.empty(n, d)))
 
 
+def feature_tables(features: dict[str, torch.Tensor], trainable: bool) -> nn.ParameterDict:
+    """The raw item features as parameters of the model: MMRec loads them as embeddings that
+    backpropagation fine-tunes (`nn.Embedding.from_pretrained(freeze=False)`); with
+    `trainable=False` they stay fixed. Graphs built from them are built before training."""
+    return nn.ParameterDict({m: nn.Parameter(x.clone(), requires_grad=trainable) for m, x in features.items()})
+
+
 def require_modalities(model: str, features) -> None:
     if not features:
         raise ValueError(f"{model} needs at least one modality feature, the dataset has none")

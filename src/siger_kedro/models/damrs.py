@@ -5,8 +5,9 @@ Four parts, each following the authors' implementation (the paper's code, also i
 - Denoised item-item graphs (DIIG): for every modality, a kNN graph over cosine similarities of
   the raw features in which an edge (i, j) may exist only if s_m(i, j) is at least the mean
   similarity of modality m for EVERY modality m (cross-modal consistency); each row keeps its
-  top-k survivors (the item itself included), binary, D^-1/2 A D^-1/2. Plus an item-item
-  behaviour graph: the shared normalised co-occurrence graph (`inputs.cooccurrence`).
+  top-k survivors (the item itself included), binary, D^-1/2 A D^-1/2. Plus the authors'
+  item-item session graph (`session_graph`): each item's top-`cooc_k` (2) co-occurring items
+  and itself, binary, D^-1/2 A D^-1/2 with D the row sums.
   The layer-0 item ID embedding is propagated `ii_layers` times on every item graph ("views");
   an item is its LightGCN embedding plus the mean of its views, a user its LightGCN embedding.
 - Denoised BPR (DBPR): each triple's BPR term is weighted by how probable the observed
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -47,13 +49,21 @@ class DAMRSConfig:
     ui_layers: int = 2  # n_ui_layers: LightGCN backbone depth
     ii_layers: int = 1  # n_mm_layers: propagations on each item-item graph
     knn_k: int = 10  # neighbours kept per item in each denoised kNN graph
-    cooc_k: int = 2  # only when the inputs carry no co-occurrence graph (the authors' top-2)
+    cooc_k: int = 2  # co-occurring items per row of the session graph (the authors' item_graph_dict_2)
     denoised_bpr: bool = True  # False: plain BPR (the paper's "w/o DBPR" ablation)
     kl_weight: float = 1.0  # weight of L_AU
     neighbor_weight: float = 0.001  # weight of L_AI
     n_positives: int = 10  # pseudo-positives per level in L_AI
     temperature: float = 0.2  # L_AI
     reg_weight: float = 0.0  # the authors' DA-MRS adds no L2 term; kept for grids
+
+
+def session_graph(inputs: ModelInputs, k: int) -> sp.csr_matrix:
+    """The authors' session graph: every item linked to itself and to its top-k co-occurring
+    items (most shared training users), binary, normalised D^-1/2 A D^-1/2 by row sums."""
+    users, items = inputs.train_pairs()
+    top = binary(cooccurrence_graph(users, items, inputs.n_users, inputs.n_items, k=k))
+    return normalize_square(top + sp.identity(inputs.n_items, dtype=top.dtype, format="csr"))
 
 
 # -- the pieces of the objective, as plain functions of tensors --------------------------------
@@ -199,13 +209,9 @@ class DAMRS(nn.Module):
 def build(inputs: ModelInputs, config: DAMRSConfig, device: torch.device) -> DAMRS:
     require_modalities("damrs", inputs.features)
     graphs = {m: normalize_square(binary(g)) for m, g in inputs.consistent_knn_graphs(config.knn_k).items()}
-    cooc = inputs.cooccurrence
-    if cooc is None:
-        users, items = inputs.train_pairs()
-        cooc = normalize_square(cooccurrence_graph(users, items, inputs.n_users, inputs.n_items, k=config.cooc_k))
     if COOCCURRENCE_VIEW in graphs:
         raise ValueError(f"a modality may not be called {COOCCURRENCE_VIEW!r}")
-    graphs[COOCCURRENCE_VIEW] = cooc
+    graphs[COOCCURRENCE_VIEW] = session_graph(inputs, config.cooc_k)
     return DAMRS(
         inputs.n_users,
         inputs.n_items,

@@ -1,12 +1,11 @@
 """FREEDOM (Zhou & Shen, ACM MM 2023, "A Tale of Two Graphs: Freezing and Denoising Graph
-Structures for Multimodal Recommendation").
+Structures for Multimodal Recommendation"), as MMRec implements it.
 
 - Frozen item-item graph: per modality a binary kNN graph of the raw features (k = 10, the
   item itself included), symmetrically normalised D^-1/2 A D^-1/2, then mixed across
-  modalities with fixed weights. The paper mixes 0.1 image + 0.9 text; here every modality
-  has a weight: explicit ones via `modality_weights`, or by default `image_weight` for
-  "image" and the remainder shared equally by the other modalities (equal weights when
-  there is no "image"; 1 for a lone modality). See `modality_weights`.
+  modalities with fixed weights: MMRec gives text 0.9 and vision 0.1 (`image_weight`); here
+  "text" gets 1 - image_weight and the other modalities share image_weight (genre on
+  MovieLens plays vision's part); `modality_weights` sets them explicitly.
 - Item-graph convolution: `ii_layers` (1) products of the frozen graph with the item ID
   embeddings, added to LightGCN's item output (`ui_layers` = 2, mean over layers 0..L).
 - Degree-sensitive edge pruning: at the start of each epoch, `round down(|E| (1 - dropout))`
@@ -15,7 +14,11 @@ Structures for Multimodal Recommendation").
   edges are re-normalised with their own degrees into the training LightGCN graph; it is
   built on the model's device. Scoring uses the full graph, as in the authors' code.
 - Loss: BPR on the final representations + reg_weight * sum over modalities of BPR where
-  the items are represented by their linearly projected raw features W_m x_i + b_m.
+  the items are represented by their linearly projected raw features W_m x_i + b_m. The raw
+  features are fine-tuned by these terms, as in MMRec (`finetune_features`).
+
+Where we depart: nowhere by default. A dataset without a "text" modality mixes its
+modality graphs equally (MMRec has no such case).
 """
 from __future__ import annotations
 
@@ -29,7 +32,13 @@ from torch import nn
 
 from ..graphs.knn import binary
 from ..graphs.normalize import normalize_square
-from .base import ModelInputs, embedding_table, require_modalities, split_users_items
+from .base import (
+    ModelInputs,
+    embedding_table,
+    feature_tables,
+    require_modalities,
+    split_users_items,
+)
 from .losses import bpr_loss
 from .propagation import last_layer, lightgcn
 from .sparse import DeviceSparseOperator, SparseOperator
@@ -41,10 +50,11 @@ class FreedomConfig:
     ui_layers: int = 2  # LightGCN layers on the (pruned) user-item graph
     ii_layers: int = 1  # convolutions on the frozen item-item graph
     knn_k: int = 10
-    image_weight: float = 0.1  # the paper's image share of the item graph (text gets 0.9)
+    image_weight: float = 0.1  # MMRec's mm_image_weight: the non-text share of the item graph (text: 0.9)
     modality_weights: dict | None = None  # explicit {modality: weight}; overrides image_weight
     dropout: float = 0.8  # fraction of training edges pruned each epoch (paper: 0.8 or 0.9)
     reg_weight: float = 1e-4  # weight of the modality-feature BPR terms
+    finetune_features: bool = True  # MMRec trains the raw feature tables through those terms
 
 
 # -- frozen item-item graph ---------------------------------------------------------------------
@@ -52,9 +62,9 @@ def modality_weights(modalities, image_weight: float = 0.1, explicit: dict | Non
     """Each modality's share of the frozen item graph, summing to 1.
 
     `explicit` weights must name exactly the dataset's modalities and are rescaled to sum
-    to 1. Otherwise one modality gets 1; with "image" among several, "image" gets
-    `image_weight` and the others share 1 - image_weight equally (the paper's 0.1 / 0.9 for
-    image + text); without "image", all are equal.
+    to 1. Otherwise one modality gets 1; with "text" among several, "text" gets
+    1 - image_weight and the others share `image_weight` equally (MMRec's text 0.9 / vision
+    0.1); without "text", all are equal.
     """
     modalities = sorted(modalities)
     require_modalities("freedom", modalities)
@@ -69,10 +79,10 @@ def modality_weights(modalities, image_weight: float = 0.1, explicit: dict | Non
         raise ValueError(f"image_weight must lie in [0, 1], got {image_weight!r}")
     if len(modalities) == 1:
         return {modalities[0]: 1.0}
-    if "image" not in modalities:
+    if "text" not in modalities:
         return {m: 1.0 / len(modalities) for m in modalities}
-    rest = (1.0 - image_weight) / (len(modalities) - 1)
-    return {m: image_weight if m == "image" else rest for m in modalities}
+    rest = image_weight / (len(modalities) - 1)
+    return {m: 1.0 - image_weight if m == "text" else rest for m in modalities}
 
 
 def frozen_item_graph(knn: dict[str, sp.csr_matrix], weights: dict[str, float]) -> sp.csr_matrix:
@@ -138,7 +148,8 @@ class Freedom(nn.Module):
         d = config.embedding_dim
         self.n_users, self.n_items, self.config = n_users, n_items, config
         self.modalities = sorted(features)
-        self.ui_adjacency, self.item_graph, self.features = ui_adjacency, item_graph, features
+        self.ui_adjacency, self.item_graph = ui_adjacency, item_graph
+        self.features = feature_tables(features, config.finetune_features)
         self.edge_users, self.edge_items, self.edge_weights = edges
         self.n_keep = kept_edge_count(self.edge_weights.numel(), config.dropout)
         self.user_embedding = embedding_table(n_users, d)

@@ -9,15 +9,17 @@ Modalities are weighted by α = softmax(learned logits) and
   Ã = (1 - λ) · norm(sum_m α_m S_m) + λ · sum_m α_m A_m,   λ = lambda_coeff = 0.9
 (MMRec's default: 0.1 learned + 0.9 original). Item-graph convolution: h = Ã^L E_item (L = ii_layers
 = 1) on the layer-0 item ID embeddings; items = LightGCN item output (ui_layers = 2) + h/||h||;
-users = LightGCN user output. BPR plus ½ reg_weight ||·||² of the batch's final
-representations (MMRec's regulariser).
+users = LightGCN user output. The user-item graph of that LightGCN is MMRec's for LATTICE,
+row-normalised with self-loops, D^-1 (A + I) (`row_normalized_adjacency`). BPR plus ½
+reg_weight ||·||² of the batch's final representations (MMRec's regulariser, `half_l2`).
+The raw features are fine-tuned through the learned graph, as in MMRec
+(`finetune_features`); the original graphs are those of the raw features.
 
 As in MMRec's implementation, the learned graph is rebuilt with gradient on each epoch's
 first batch and reused, detached, for the others; scoring rebuilds it from the current
-weights. Deviations, stated: the user-item graph is the project's symmetrically normalised
-LightGCN graph (MMRec's LATTICE uses a row-normalised graph with self-loops); negative
-cosines, kept only when fewer than k items are positively similar, are clamped to 0 so that
-degrees stay positive.
+weights. Where we depart: negative cosines, kept only when fewer than k items are positively
+similar, are clamped to 0 so that degrees stay positive. MMRec's LATTICE also decays the
+learning rate ×0.96 per 50 epochs: a training setting, in the YAML's `training` block.
 
 Memory: the items x items similarity is never held whole; top-k indices are found in row
 chunks without gradient and the n x k kept similarities are recomputed differentiably.
@@ -26,13 +28,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..graphs.knn import normalized_cosine_graph
-from .base import ModelInputs, embedding_table, require_modalities, split_users_items
-from .losses import bpr_loss, l2_penalty
+from ..graphs.normalize import normalize_rows
+from .base import (
+    ModelInputs,
+    embedding_table,
+    feature_tables,
+    require_modalities,
+    split_users_items,
+)
+from .losses import bpr_loss, half_l2
 from .propagation import last_layer, lightgcn
 from .sparse import DeviceSparseOperator, SparseOperator
 
@@ -48,9 +59,17 @@ class LatticeConfig:
     knn_k: int = 10
     lambda_coeff: float = 0.9  # weight of the original graph; the learned one gets 1 - λ
     reg_weight: float = 1e-4
+    finetune_features: bool = True  # MMRec trains the raw feature tables through the learned graph
 
 
 # -- graphs ----------------------------------------------------------------------------------------
+def row_normalized_adjacency(train: sp.spmatrix) -> sp.csr_matrix:
+    """D^-1 (A + I) with A = [[0, R], [R^T, 0]], users then items: every row sums to 1
+    (MMRec's user-item graph for LATTICE; not symmetric)."""
+    r = sp.csr_matrix(train, dtype=np.float32)
+    n = r.shape[0] + r.shape[1]
+    return normalize_rows(sp.bmat([[None, r], [r.T, None]], format="csr") + sp.identity(n, dtype=np.float32))
+
 def knn_indices(x: torch.Tensor, k: int, chunk_rows: int | None = None) -> torch.Tensor:
     """n x k column indices of each row's k largest x_i . x_j (itself included), computed one
     chunk of rows at a time without gradient: memory is chunk x n, never n x n."""
@@ -108,7 +127,8 @@ class Lattice(nn.Module):
         d = config.embedding_dim
         self.n_users, self.n_items, self.config, self.chunk_rows = n_users, n_items, config, chunk_rows
         self.modalities = sorted(features)
-        self.ui_adjacency, self.original_graphs, self.features = ui_adjacency, original_graphs, features
+        self.ui_adjacency, self.original_graphs = ui_adjacency, original_graphs
+        self.features = feature_tables(features, config.finetune_features)
         self.user_embedding = embedding_table(n_users, d)
         self.item_embedding = embedding_table(n_items, d)
         self.projections = nn.ModuleDict({m: nn.Linear(features[m].shape[1], d) for m in self.modalities})
@@ -176,7 +196,7 @@ class Lattice(nn.Module):
         u, i = self.forward(h)
         ub, ip, ineg = u[users], i[pos], i[neg]
         bpr = bpr_loss((ub * ip).sum(1), (ub * ineg).sum(1))
-        reg = 0.5 * l2_penalty(ub, ip, ineg)
+        reg = half_l2(ub, ip, ineg, batch_size=len(users))
         return {"bpr": bpr, "reg": reg, "loss": bpr + self.config.reg_weight * reg}
 
 
@@ -185,7 +205,7 @@ def build(inputs: ModelInputs, config: LatticeConfig, device: torch.device) -> L
     return Lattice(
         inputs.n_users,
         inputs.n_items,
-        ui_adjacency=SparseOperator(inputs.ui_adjacency, device),
+        ui_adjacency=SparseOperator(row_normalized_adjacency(inputs.train), device),
         original_graphs={m: SparseOperator(normalized_cosine_graph(inputs.knn_graph(m, config.knn_k)), device)
                          for m in inputs.modalities},
         features=inputs.feature_tensors(device),

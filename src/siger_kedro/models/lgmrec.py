@@ -15,20 +15,20 @@ Global hypergraph embeddings (GHE):
 - propagation: Λ = H_i^T E_i, E_i <- H_i Λ for `hyper_layers` layers starting from the
   CGE items, E_u = H_u Λ (last layer); GHE = Σ_m [E_u^m; E_i^m];
 - final = local + alpha · normalize(GHE).
-Loss: BPR + cl_weight · hypergraph InfoNCE between the modalities' hyper embeddings (users of
-the batch and its positive items, negatives = every user / every item, summed over the batch
-rows as in the paper) + reg_weight · L2 of the batch's final representations.
+Loss: BPR + cl_weight · hypergraph InfoNCE between the modalities' hyper embeddings (every
+user and positive item row of the batch, duplicates included, negatives = every user / every
+item, summed over the rows as in the paper and the reference) + reg_weight · MMRec's EmbLoss
+(unsquared norms over the batch size, `losses.emb_loss`) of the batch's final representations.
 
 Defaults and grid: the authors' configs (MMRec LGMRec.yaml and georgeguo-cn/LGMRec), which
 tune per dataset: Baby (1 hyper layer, 4 hyperedges, keep 0.5, alpha 0.3), Sports (1, 4, 0.4,
 0.6), Clothing (2, 64, 0.2, 0.2).
 
-Departures from the reference code, stated plainly:
-- In eval mode the hyperedge dependencies are the noise-free softmax(logits / τ) instead of a
-  fresh Gumbel sample, so that evaluation is deterministic.
-- The regulariser is the shared squared L2 (the paper's ‖Θ‖²); the reference code adds the
-  unsquared norms of the batch representations.
-- Contrastive rows are the batch's unique users / positive items (project convention).
+Where we depart from the reference code:
+- Evaluation: the reference scores with a fresh Gumbel sample of the hyperedge dependencies
+  (its forward samples in eval mode too); here the eval sample is drawn from a generator
+  seeded with `eval_seed`, so that embeddings() is the same on every call, and
+  `eval_gumbel=False` uses the noise-free softmax(logits / τ) instead.
 - Any number of modalities: MGE and GHE sum over modalities; the InfoNCE is averaged over
   modality pairs (one pair with two modalities, as in the paper; none with one modality).
 """
@@ -44,7 +44,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .base import ModelInputs, embedding_table, require_modalities, split_users_items
-from .losses import bpr_loss, l2_penalty
+from .losses import bpr_loss, emb_loss
 from .propagation import last_layer, lightgcn
 from .sparse import SparseOperator
 
@@ -62,6 +62,8 @@ class LGMRecConfig:
     reg_weight: float = 1e-6
     tau: float = 0.2  # InfoNCE temperature
     gumbel_tau: float = 0.2  # Gumbel-softmax temperature (the reference code reuses tau)
+    eval_gumbel: bool = True  # the reference's Gumbel noise at evaluation (from eval_seed); False: none
+    eval_seed: int = 0
 
 
 def hypergraph_propagation(
@@ -121,32 +123,37 @@ class LGMRec(nn.Module):
         self.projections = nn.ParameterDict({m: embedding_table(x.shape[1], d) for m, x in features.items()})
         self.hyperedges = nn.ParameterDict({m: embedding_table(x.shape[1], config.hyper_num) for m, x in features.items()})
 
-    def _dependencies(self, logits: torch.Tensor) -> torch.Tensor:
+    def _dependencies(self, logits: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        c = self.config
         if self.training:
-            h = F.gumbel_softmax(logits, tau=self.config.gumbel_tau, dim=1, hard=False)
-        else:  # deterministic evaluation: no Gumbel noise
-            h = torch.softmax(logits / self.config.gumbel_tau, dim=1)
-        return F.dropout(h, p=1.0 - self.config.keep_rate, training=self.training)
+            h = F.gumbel_softmax(logits, tau=c.gumbel_tau, dim=1, hard=False)
+        elif c.eval_gumbel:  # the reference's noisy evaluation, from a fixed seed
+            u = torch.rand(logits.shape, device=logits.device, generator=generator).clamp_(1e-10, 1.0 - 1e-7)
+            h = torch.softmax((logits - torch.log(-torch.log(u))) / c.gumbel_tau, dim=1)
+        else:
+            h = torch.softmax(logits / c.gumbel_tau, dim=1)
+        return F.dropout(h, p=1.0 - c.keep_rate, training=self.training)
 
     def modality_graph_embedding(self, m: str) -> torch.Tensor:
         items = self.features[m] @ self.projections[m]
         users = self.user_mean @ items
         return last_layer(self.ui_adjacency, torch.cat([users, items]), self.config.mm_layers)
 
-    def hypergraph_embedding(self, m: str, cge_items: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def hypergraph_embedding(self, m: str, cge_items: torch.Tensor,
+                             generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         item_logits = self.features[m] @ self.hyperedges[m]
         user_logits = self.interactions @ item_logits
-        return hypergraph_propagation(
-            self._dependencies(item_logits), self._dependencies(user_logits), cge_items, self.config.hyper_layers
-        )
+        return hypergraph_propagation(self._dependencies(item_logits, generator),
+                                      self._dependencies(user_logits, generator), cge_items, self.config.hyper_layers)
 
     def forward(self) -> Representations:
         c = self.config
         cge = lightgcn(self.ui_adjacency, torch.cat([self.user_embedding, self.item_embedding]), c.ui_layers)
         local = cge + sum(F.normalize(self.modality_graph_embedding(m), dim=1) for m in self.modalities)
         hyper_user, hyper_item = {}, {}
+        generator = None if self.training else torch.Generator(cge.device).manual_seed(c.eval_seed)
         for m in self.modalities:
-            hyper_user[m], hyper_item[m] = self.hypergraph_embedding(m, cge[self.n_users :])
+            hyper_user[m], hyper_item[m] = self.hypergraph_embedding(m, cge[self.n_users :], generator)
         ghe = sum(torch.cat([hyper_user[m], hyper_item[m]]) for m in self.modalities)
         user, item = split_users_items(local + c.alpha * F.normalize(ghe, dim=1), self.n_users)
         return Representations(user, item, hyper_user, hyper_item)
@@ -161,10 +168,10 @@ class LGMRec(nn.Module):
         r = self.forward()
         u_b, p_b, n_b = r.user[users], r.item[pos], r.item[neg]
         bpr = bpr_loss((u_b * p_b).sum(1), (u_b * n_b).sum(1))
-        reg = l2_penalty(u_b, p_b, n_b)
+        reg = emb_loss(u_b, p_b, n_b)
         pairs = list(combinations(self.modalities, 2))
         if pairs:
-            bu, bi = torch.unique(users), torch.unique(pos)
+            bu, bi = users, pos  # every row of the batch, as the reference
             hcl = sum(
                 info_nce_all_negatives(r.hyper_user[a][bu], r.hyper_user[b], bu, c.tau)
                 + info_nce_all_negatives(r.hyper_item[a][bi], r.hyper_item[b], bi, c.tau)

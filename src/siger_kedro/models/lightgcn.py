@@ -1,4 +1,5 @@
-"""LightGCN (He et al., SIGIR 2020): SIGER Eq 1-2 alone, trained with BPR and L2."""
+"""LightGCN (He et al., SIGIR 2020): SIGER Eq 1-2 alone, trained with BPR and MMRec's L2 form
+(`losses.emb_loss`: unsquared norms of the batch's layer-0 embeddings over the batch size)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -39,7 +40,8 @@ class LightGCN(nn.Module):
         e0, e = self.propagate()
         pos, neg = pos + self.n_users, neg + self.n_users  # rows of e: users, then items
         bpr = batch_bpr_loss(e, e, users, pos, neg)
-        reg = squared_norms_of_rows(e0, torch.cat([users, pos, neg])) / len(users)  # l2_penalty
+        # emb_loss(e0[users], e0[pos], e0[neg]) without the gathers
+        reg = sum(squared_norms_of_rows(e0, rows).sqrt() for rows in (users, pos, neg)) / len(users)
         return {"bpr": bpr, "reg": reg, "loss": bpr + self.config.reg_weight * reg}
 
 

@@ -20,9 +20,25 @@ def batch_bpr_loss(user_table: torch.Tensor, item_table: torch.Tensor, users: to
     return bpr_loss(scores[0], scores[1])
 
 
+# The L2 regularisers of the reference implementations. Each model uses its reference's form,
+# so that a reg_weight copied from a paper or from MMRec's configs weighs the same here.
 def l2_penalty(*embeddings: torch.Tensor) -> torch.Tensor:
-    """Sum of squared entries of the batch's layer-0 embeddings, per training triple."""
+    """Sum of squared entries of the batch's layer-0 embeddings, per training triple (SIGER's
+    ‖E⁰_batch‖², DA-MRS)."""
     return sum(e.pow(2).sum() for e in embeddings) / embeddings[0].shape[0]
+
+
+def emb_loss(*embeddings: torch.Tensor) -> torch.Tensor:
+    """MMRec's `EmbLoss`: the sum of each tensor's Frobenius norm (not squared), divided by
+    the row count of the last one (LightGCN, VBPR, LGMRec on batch rows; BM3 on whole tables,
+    so over n_items)."""
+    return sum(torch.linalg.vector_norm(e) for e in embeddings) / embeddings[-1].shape[0]
+
+
+def half_l2(*embeddings: torch.Tensor, batch_size: int) -> torch.Tensor:
+    """½ Σ‖e‖² / batch_size: LATTICE's and MGCN's regulariser on the batch rows, and MIG-GT's
+    on all final embeddings (its authors sum the batch's BPR, so per triple it is this)."""
+    return sum(e.pow(2).sum() for e in embeddings) / (2 * batch_size)
 
 
 def squared_norms_of_rows(table: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
@@ -91,11 +107,15 @@ class _BatchInfoNCE(torch.autograd.Function):
         return p @ b, p.T @ a, grad_positive, None
 
 
-def info_nce(a: torch.Tensor, b: torch.Tensor, temperature: float, keep: torch.Tensor | None = None) -> torch.Tensor:
-    """Mean over rows i of -log( exp(s(a_i,b_i)/t) / sum_j exp(s(a_i,b_j)/t) ), s = cosine;
-    with `keep`, over the kept rows, the kept columns as negatives (`first_occurrences`)."""
+def info_nce(a: torch.Tensor, b: torch.Tensor, temperature: float, keep: torch.Tensor | None = None,
+             cosine: bool = True) -> torch.Tensor:
+    """Mean over rows i of -log( exp(s(a_i,b_i)/t) / sum_j exp(s(a_i,b_j)/t) ), s = cosine, or
+    the plain dot product with `cosine=False` (SLMRec's FAC task in its reference code); with
+    `keep`, over the kept rows, the kept columns as negatives (`first_occurrences`)."""
+    if cosine:
+        a, b = F.normalize(a, dim=1), F.normalize(b, dim=1)
     # the temperature scales the n x d factor, not the n x n product: one pass fewer over n²
-    return _BatchInfoNCE.apply(F.normalize(a, dim=1) / temperature, F.normalize(b, dim=1), None, keep)
+    return _BatchInfoNCE.apply(a / temperature, b, None, keep)
 
 
 def anchor_info_nce(

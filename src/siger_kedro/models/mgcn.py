@@ -12,13 +12,16 @@ Recommendation.
   E_c = Σ_m softmax_m(q(E_m)) E_m with q = W_b tanh(W_a e + b_a); each modality-specific part
   E_m - E_c is gated by the user's/item's behaviour representation, sigmoid(W_m e_id + b_m);
   side = (Σ_m gated specific parts + E_c) / (M + 1); the final representation is content + side.
-- Self-supervised task: InfoNCE (τ 0.2) between side and content views of the batch's users
-  and of its positive items, weighted by `cl_loss`; BPR plus ½‖·‖² of the batch's final
-  representations weighted by `reg_weight` (MMRec's regulariser).
+- Self-supervised task: InfoNCE (τ 0.2) between side and content views of every user and
+  positive item row of the batch (duplicates included, as in MMRec), weighted by `cl_loss`;
+  BPR plus ½‖·‖² / batch of the batch's final representations weighted by `reg_weight`
+  (MMRec's regulariser, `losses.half_l2`).
 
 Defaults follow MMRec's MGCN.yaml (n_ui_layers 2, n_layers 1, knn_k 10, reg 1e-4) and the
 authors' repository (cl_loss 0.01). With M modalities the paper's two-modality formulas are
 applied unchanged over any number of modalities (the divisor 3 of the paper is M + 1).
+MMRec decays its learning rate ×0.96 per 50 epochs: a training setting, in the YAML's
+`training` block. Where we depart: nowhere by default.
 """
 from __future__ import annotations
 
@@ -28,8 +31,14 @@ import torch
 from torch import nn
 
 from ..graphs.knn import normalized_cosine_graph
-from .base import ModelInputs, embedding_table, require_modalities, split_users_items
-from .losses import bpr_loss, info_nce, l2_penalty
+from .base import (
+    ModelInputs,
+    embedding_table,
+    feature_tables,
+    require_modalities,
+    split_users_items,
+)
+from .losses import bpr_loss, half_l2, info_nce
 from .propagation import last_layer, lightgcn
 from .sparse import SparseOperator
 
@@ -90,9 +99,7 @@ class MGCN(nn.Module):
         self.ui_adjacency, self.user_item, self.item_graphs = ui_adjacency, user_item, item_graphs
         self.user_embedding = embedding_table(n_users, d)
         self.item_embedding = embedding_table(n_items, d)
-        self.features = nn.ParameterDict(
-            {m: nn.Parameter(x.clone(), requires_grad=config.finetune_features) for m, x in features.items()}
-        )
+        self.features = feature_tables(features, config.finetune_features)
         self.projections = nn.ModuleDict({m: nn.Linear(x.shape[1], d) for m, x in features.items()})
         self.purifiers = nn.ModuleDict({m: nn.Linear(d, d) for m in self.modalities})
         self.query = nn.Sequential(nn.Linear(d, d), nn.Tanh(), nn.Linear(d, 1, bias=False))
@@ -124,10 +131,10 @@ class MGCN(nn.Module):
         u, i = split_users_items(content + side, self.n_users)
         u_b, p_b, n_b = u[users], i[pos], i[neg]
         bpr = bpr_loss((u_b * p_b).sum(1), (u_b * n_b).sum(1))
-        reg = l2_penalty(u_b, p_b, n_b) / 2  # MMRec: ½ Σ‖·‖² / batch of the final representations
+        reg = half_l2(u_b, p_b, n_b, batch_size=len(users))
         side_u, side_i = split_users_items(side, self.n_users)
         content_u, content_i = split_users_items(content, self.n_users)
-        bu, bi = torch.unique(users), torch.unique(pos)
+        bu, bi = users, pos  # every row of the batch, as MMRec
         cl = info_nce(side_i[bi], content_i[bi], c.tau) + info_nce(side_u[bu], content_u[bu], c.tau)
         return {"bpr": bpr, "reg": reg, "cl": cl, "loss": bpr + c.reg_weight * reg + c.cl_loss * cl}
 

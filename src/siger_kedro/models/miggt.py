@@ -18,18 +18,21 @@ Facts from the paper and the authors' code (MIG-GT repository):
   weighted residual h' = (1 - w) h + w attention with w = 0.1. Cost is O(N C d): no all-pairs
   attention. Only the node's own token is needed for the final embedding; the whole sequence
   output is computed just for the batch's positive items (for TUR below).
-- Loss: BPR + l2 * ||final embeddings||^2 + Transformer Unsmooth Regularisation (TUR): for each
-  (user, positive item), cross-entropy that the user scores the item's own SGT output above the
-  SGT outputs of the item's sampled tokens.
+- Loss: BPR + l2 * ½||all final user and item embeddings||² + Transformer Unsmooth
+  Regularisation (TUR): for each (user, positive item), cross-entropy that the user scores the
+  item's own SGT output above the SGT outputs of the item's sampled tokens. The authors sum BPR
+  and TUR over the batch; here they are batch means and the L2 term is divided by the batch
+  size (`losses.half_l2`), the same objective over the batch size.
+- Training (the authors' Baby setting, in the YAML's `training` block): Adam, lr 1e-2 decayed
+  ×0.99 per epoch, batch 8000.
 
 Generic modalities: `hops` maps a modality name to K; any modality not named gets
 `default_hops`; a negative K switches that modality (or, via `id_hops`, the ID GNN) off.
 
 Simplifications, stated honestly: the authors randomly project 4096-d image features to the
 text dimension before the MLP (a memory trick); here the MLP's first layer takes the raw
-dimension. BPR and TUR are batch means (the authors sum both; the ratio is the same) and the
-L2 term is over the batch's final embeddings (the authors' is over all of them). Evaluation
-draws the SGT samples from a fixed seed so that embeddings() is deterministic.
+dimension. Evaluation draws the SGT samples from a fixed seed so that embeddings() is
+deterministic.
 """
 from __future__ import annotations
 
@@ -43,7 +46,7 @@ from torch import nn
 
 from ..graphs.normalize import normalize_square
 from .base import ModelInputs, require_modalities, split_users_items
-from .losses import bpr_loss, l2_penalty
+from .losses import bpr_loss, half_l2
 from .sparse import csr_tensor, sparse_matmul, to_torch_csr
 
 
@@ -234,7 +237,7 @@ class MIGGT(nn.Module):
         ub = u[users]
         terms = {
             "bpr": bpr_loss((ub * i[pos]).sum(1), (ub * i[neg]).sum(1)),
-            "reg": l2_penalty(ub, i[pos], i[neg]),
+            "reg": half_l2(u, i, batch_size=len(users)),  # every final embedding, as the authors
         }
         total = terms["bpr"] + c.reg_weight * terms["reg"]
         if c.tur_weight and c.num_samples > 0:

@@ -12,8 +12,8 @@ in-batch softmax, InfoNCE between the user and the positive item of each trainin
 (temperature `temperature`), not with BPR; that is the default here (`main_loss="infonce"`,
 `neg` is then unused). `main_loss="bpr"` trains with the shared BPR on the sampled negatives.
 
-SSL tasks (`ssl_task`), each added with weight `ssl_alpha`; their InfoNCE is the shared
-cosine `info_nce` at temperature `ssl_temp`, over the batch's unique users / items:
+SSL tasks (`ssl_task`), each added with weight `ssl_alpha`, an InfoNCE at temperature
+`ssl_temp` over the batch's rows (duplicates included, as in the reference):
 - "FAC" (fine and coarse spaces; MMRec's default and the one used for the paper's baselines):
   the ID view and the modality views are compared in a chain of spaces, modality k in space
   S_k. The ID item representation z_1 = g_1(id) is contrasted with p_1 = h_1(m_1) in S_1, and
@@ -21,19 +21,22 @@ cosine `info_nce` at temperature `ssl_temp`, over the batch's unique users / ite
   (coarsest) one, of d // 2, when there are two or more modalities (the paper's ID-visual fine
   space and ID-visual-acoustic-text coarse space). Modalities enter the chain in sorted name
   order, so the last-sorted one is the coarse one ("text" after "image"; after "genre").
+  The reference has no audio features but keeps the audio space's map in the ID chain before
+  the coarse space (z passes one more d x d linear layer there, `fac_audio_space`), and scores
+  FAC pairs by the plain dot product / ssl_temp (`fac_similarity="dot"`; "cosine" normalises).
 - "FD" (feature dropout): two views of the whole encoder with independent dropout (rate
-  `dropout`) on every propagated layer; InfoNCE between the views for users and for items.
+  `dropout`) on every propagated layer; cosine InfoNCE between the views for users and items.
 - "FM" (feature masking): two views, each with one source (ID or a modality), drawn uniformly
   without replacement, zeroed for all items before propagation; InfoNCE between the views.
 - "FD+FM": masking plus layer dropout.
 
-Differences from the reference code, stated plainly: the FAC InfoNCE uses cosine similarity
-(the shared helper) where the reference uses raw dot products; contrastive terms use the
-batch's unique users/items (the project's convention) where the reference keeps duplicates;
-the reference regularises with Adam's weight_decay=1e-4 on every parameter, here
-`reg_weight` * the shared `l2_penalty` of the batch's layer-0 ID embeddings (the trainer's
-Adam has no weight decay); the reference's FAC applies the unused audio-space map between
-visual and text spaces, which this generic chain omits when there is no audio modality.
+Regularisation: the reference trains with Adam's weight_decay 1e-4 on every parameter (a
+training setting: `slmrec.training.weight_decay` in its YAML) and no loss term; `reg_weight`
+(default 0) adds the shared batch L2 of the layer-0 ID embeddings on top.
+
+Where we depart: nowhere by default (FAC on image + text). The FD and FM tasks, which
+MMRec's port cannot run without audio features, follow the paper over any modalities.
+
 All views share one propagation: they are stacked along the feature axis, so each layer is a
 single sparse product over a (U+I) x (V*d) matrix, exactly the per-view results.
 """
@@ -64,7 +67,9 @@ class SLMRecConfig:
     dropout: float = 0.3  # FD layer dropout
     main_loss: str = "infonce"  # or "bpr"
     fusion: str = "concat"  # or "mean"
-    reg_weight: float = 1e-4
+    fac_similarity: str = "dot"  # the reference's FAC logits; or "cosine"
+    fac_audio_space: bool = True  # the reference's extra ID-chain map into the (empty) audio space
+    reg_weight: float = 0.0  # batch L2 on the ID embeddings; the reference uses Adam weight decay instead
 
     def __post_init__(self):
         if self.ssl_task not in SSL_TASKS:
@@ -73,6 +78,8 @@ class SLMRecConfig:
             raise ValueError(f"slmrec main_loss must be 'infonce' or 'bpr', got {self.main_loss!r}")
         if self.fusion not in ("concat", "mean"):
             raise ValueError(f"slmrec fusion must be 'concat' or 'mean', got {self.fusion!r}")
+        if self.fac_similarity not in ("dot", "cosine"):
+            raise ValueError(f"slmrec fac_similarity must be 'dot' or 'cosine', got {self.fac_similarity!r}")
 
 
 def propagate_with_dropout(adjacency: SparseOperator, e: torch.Tensor, layers: int, p: float) -> torch.Tensor:
@@ -130,7 +137,9 @@ class SLMRec(nn.Module):
             # g: the ID chain S_1 -> S_2 -> ...; h: each modality into its space
             self.fac_id = nn.ModuleList(nn.Linear(d if k == 0 else dims[k - 1], dims[k]) for k in range(len(dims)))
             self.fac_modality = nn.ModuleList(nn.Linear(d, dims[k]) for k in range(len(dims)))
-            for layer in [*self.fac_id, *self.fac_modality]:
+            # the reference's audio step, d -> d, just before the coarse space
+            self.fac_audio = nn.Linear(d, d) if config.fac_audio_space and len(dims) > 1 else None
+            for layer in [*self.fac_id, *self.fac_modality, *([self.fac_audio] if self.fac_audio else [])]:
                 nn.init.xavier_uniform_(layer.weight)
 
     # -- encoder -----------------------------------------------------------------------------
@@ -184,7 +193,7 @@ class SLMRec(nn.Module):
         else:
             main = bpr_loss((u * i).sum(1), (u * fused_i[neg]).sum(1))
             reg = l2_penalty(self.user_embedding[users], self.item_embedding[pos], self.item_embedding[neg])
-        bu, bi = torch.unique(users), torch.unique(pos)
+        bu, bi = users, pos  # every row of the batch, as the reference
         if c.ssl_task == "FAC":
             ssl = self.fac_loss(i_all, bi)
         elif c.ssl_task == "FD":
@@ -205,10 +214,13 @@ class SLMRec(nn.Module):
         """FAC: the ID chain z_k against modality k's projection in space S_k."""
         z = self.views(items, 0)[idx]
         total = torch.zeros((), device=items.device)
+        last = len(self.modalities) - 1
         for k in range(len(self.modalities)):
+            if k == last and self.fac_audio is not None:
+                z = self.fac_audio(z)
             z = self.fac_id[k](z)
             p = self.fac_modality[k](self.views(items, k + 1)[idx])
-            total = total + info_nce(z, p, self.config.ssl_temp)
+            total = total + info_nce(z, p, self.config.ssl_temp, cosine=self.config.fac_similarity == "cosine")
         return total
 
     def two_view_loss(self, x1, x2, users, items, dropout: float) -> torch.Tensor:

@@ -4,8 +4,9 @@ The paper scores x_ui = β_i + γ_u·γ_i + θ_u·(E f_i) (+ β'·f_i): a latent
 "visual" part where a learned linear map E embeds the item's content features f_i. Stacking
 the two parts gives one dot product: item = [γ_i ; E f_i] (2d), user = [γ_u ; θ_u] (2d).
 As in MMRec, f_i is the concatenation of every modality's features (not only the image), E
-is an affine `nn.Linear`, and the bias terms β_i, β' are left out. Trained with BPR plus the
-shared L2 penalty on the batch's (user, positive, negative) representations.
+is an affine `nn.Linear` (Xavier-normal weights, zero bias, as MMRec initialises it), and the
+bias terms β_i, β' are left out. Trained with BPR plus MMRec's `EmbLoss` (`losses.emb_loss`)
+on the batch's (user, positive, negative) representations. Where we depart: nowhere.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import torch
 from torch import nn
 
 from .base import ModelInputs, embedding_table, require_modalities
-from .losses import bpr_loss, l2_penalty
+from .losses import bpr_loss, emb_loss
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,8 @@ class VBPR(nn.Module):
         self.user_embedding = embedding_table(n_users, 2 * d)  # [γ_u ; θ_u]
         self.item_embedding = embedding_table(n_items, d)  # γ_i
         self.content = nn.Linear(self.item_features.shape[1], d)  # E
+        nn.init.xavier_normal_(self.content.weight)
+        nn.init.zeros_(self.content.bias)
 
     def item_representation(self, items: torch.Tensor | None = None) -> torch.Tensor:
         """[γ_i ; E f_i] for `items` (default: every item), rows x 2d. A batch maps only its
@@ -56,7 +59,7 @@ class VBPR(nn.Module):
         items, inverse = torch.unique(torch.cat([pos, neg]), return_inverse=True)
         ip, ineg = self.item_representation(items)[inverse].split(pos.shape[0])
         bpr = bpr_loss((u * ip).sum(1), (u * ineg).sum(1))
-        reg = l2_penalty(u, ip, ineg)
+        reg = emb_loss(u, ip, ineg)
         return {"bpr": bpr, "reg": reg, "loss": bpr + self.config.reg_weight * reg}
 
 

@@ -40,6 +40,13 @@ class TrainConfig:
     epochs: int = 1000
     batch_size: int = 2048
     learning_rate: float = 1e-3
+    # Adam's L2 weight decay on every parameter (MMRec's `weight_decay`; SLMRec's reference uses 1e-4)
+    weight_decay: float = 0.0
+    # the learning rate of epoch e (1-based) is learning_rate * lr_decay ** ((e - 1) / lr_decay_every):
+    # MMRec's `learning_rate_scheduler: [lr_decay, lr_decay_every]`, a smooth exponential decay
+    # (LATTICE and MGCN: 0.96 per 50 epochs; MIG-GT's authors: 0.99 per epoch); 1.0 = constant
+    lr_decay: float = 1.0
+    lr_decay_every: int = 1
     patience: int = 20  # epochs without improvement of the validation metric
     valid_metric: str = "recall@20"
     show_progress: bool = True
@@ -93,12 +100,18 @@ def epoch_triples(train_users: torch.Tensor, train_items: torch.Tensor, sampler:
     return list(zip(users.split(sizes), pos.split(sizes), sampler.sample(users).split(sizes)))
 
 
-def adam(model: torch.nn.Module, learning_rate: float) -> torch.optim.Adam:
+def adam(model: torch.nn.Module, learning_rate: float, weight_decay: float = 0.0) -> torch.optim.Adam:
     """Adam with the fused kernel where torch has one for every parameter (CPU and CUDA
     float tensors): one pass over the weights instead of one per update term."""
     params = list(model.parameters())
     fused = all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params)
-    return torch.optim.Adam(params, lr=learning_rate, fused=fused or None)
+    return torch.optim.Adam(params, lr=learning_rate, weight_decay=weight_decay, fused=fused or None)
+
+
+def epoch_learning_rate(config: TrainConfig, epoch: int) -> float:
+    """The learning rate of `epoch` (1-based): a function of the epoch alone, set before the
+    epoch's first step, so a resumed run uses exactly the rate the uninterrupted one would."""
+    return config.learning_rate * config.lr_decay ** ((epoch - 1) / config.lr_decay_every)
 
 
 TABLES = ("user_embedding", "item_embedding")
@@ -151,7 +164,7 @@ def fit(
     processes = processes or SingleProcess()
     lead = processes.rank == 0  # only the first process validates, saves and reports
     checkpoint = checkpoint if lead else None
-    optimizer = adam(model, config.learning_rate)
+    optimizer = adam(model, config.learning_rate, config.weight_decay)
     n = train_users.numel()
     best = FitResult(best_state={}, best_epoch=-1, best_valid={})
     best_score, stale, first = -float("inf"), 0, 1
@@ -171,6 +184,9 @@ def fit(
         start = time.perf_counter()
         if hasattr(model, "start_epoch"):
             model.start_epoch(epoch)
+        learning_rate = epoch_learning_rate(config, epoch)
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate
         sums: dict[str, torch.Tensor] = {}
         batches = processes.shard(epoch_batches(n, config.batch_size, config.seed, epoch, train_users.device))
         triples = epoch_triples(train_users, train_items, sampler, batches)
@@ -197,7 +213,7 @@ def fit(
             )
         model.eval()
         valid = processes.validate(validate, model)
-        record = {"epoch": epoch, "epoch_seconds": train_seconds, **losses}
+        record = {"epoch": epoch, "epoch_seconds": train_seconds, "learning_rate": learning_rate, **losses}
         record.update({f"valid_{k}": v for k, v in valid.items()})
         best.history.append(record)
         score = valid[config.valid_metric]

@@ -25,7 +25,8 @@ from ...training.runs import RunStore, TrainingJob
 from ...training.runs import train_model as run_training
 from ...training.trainer import TrainConfig, resolve_device
 
-TRAIN_CONFIG_KEYS = ("epochs", "batch_size", "learning_rate", "patience", "valid_metric", "seed")
+TRAIN_CONFIG_KEYS = ("epochs", "batch_size", "learning_rate", "weight_decay", "lr_decay", "lr_decay_every", "patience",
+                     "valid_metric", "seed")
 
 
 def experiment(interactions: pd.DataFrame, info: dict, features: dict[str, np.ndarray], ui_adjacency: sp.csr_matrix,
@@ -48,7 +49,7 @@ def model_training(settings: dict, training: dict) -> dict:
 def training_job(experiment: Experiment, settings: dict, training: dict, evaluation: dict, **changes) -> TrainingJob:
     """The job that trains `settings`' model; `changes` replace TrainConfig fields (e.g. seed)."""
     training = model_training(settings, training)
-    config = TrainConfig(**{**{k: training[k] for k in TRAIN_CONFIG_KEYS},
+    config = TrainConfig(**{**{k: training[k] for k in TRAIN_CONFIG_KEYS if k in training},
                             "term_gradients": training.get("term_gradients", True), **changes})
     return TrainingJob(experiment, settings["model"], dict(settings.get("hyperparameters") or {}), config,
                        evaluation, device=training["device"], processes=training.get("processes", 1))
