@@ -62,6 +62,7 @@ class Training(_Section):
     valid_metric: str = Field(pattern=r"^(recall|ndcg|precision|map)@[1-9][0-9]*$")
     modalities: list[str] | None = None
     term_gradients: bool = True
+    precision: Literal["fp32", "bf16"] = "fp32"
 
     @field_validator("device")
     @classmethod
@@ -92,11 +93,18 @@ class Ingest(_Section):
     split_seed: int
 
 
+class Pruning(_Section):
+    enabled: bool
+    warmup_epochs: NonNegativeInt
+    margin: float = Field(ge=0.0, lt=1.0)
+
+
 class Compare(_Section):
     models: str | list[str]
     seeds: list[int] = Field(min_length=1)
     budget: PositiveInt | None
     search_seed: NonNegativeInt
+    pruning: Pruning | None = None
 
     @field_validator("models")
     @classmethod

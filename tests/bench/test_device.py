@@ -17,17 +17,21 @@ def test_device_check_bundles_the_stage_outputs_and_reports_each_model(kedro_pro
 
     out = kedro_project / "device.json"
     report = device.main(["run", "--bundle", str(bundle), "--device", "cpu", "--epochs", "2",
-                          "--synthetic", "3000", "--out", str(out)])
+                          "--synthetic", "3000", "--knn-items", "500", "--out", str(out)])
     assert json.loads(out.read_text()) == json.loads(json.dumps(report))
     assert report["dataset"]["n_users"] == 24 and report["dataset"]["modalities"] == ["genre", "text"]
     for model in device.MODELS:
         run = report["models"][model]["run"]
         assert len(run["loss"]) == len(run["valid_recall@20"]) == 2 and run["evaluation_seconds"] > 0
         assert "cpu" not in report["models"][model]  # the reference run is only for another device
+        bf16 = report["models"][model]["bf16"]
+        assert len(bf16["loss"]) == 2 and report["models"][model]["bf16_agreement"]["max_relative_loss_difference"] < 0.05
     synthetic = report["synthetic"]
     assert synthetic["interactions"] == 3000 and synthetic["lightgcn"]["mean_epoch_seconds"] > 0
+    knn = report["knn"]
+    assert knn["n_items"] == 500 and knn["seconds"] > 0 and knn["neighbour_overlap_with_float64"] > 0.99
     printed = capsys.readouterr().out
-    assert "device check on cpu" in printed and "siger" in printed and "synthetic" in printed
+    assert "device check on cpu" in printed and "siger" in printed and "synthetic" in printed and "exact kNN" in printed
 
 
 def test_agreement_flags_curves_that_differ():

@@ -135,3 +135,16 @@ def test_aux_warmup_ramps_the_contrastive_weights_from_zero():
     off = _model(SigerConfig(embedding_dim=4))
     off.start_epoch(1)
     assert off.aux_scale == 1.0  # the paper: full weights from the first epoch
+
+
+def test_the_gpu_form_of_the_unique_rows_gives_the_cpu_loss(monkeypatch):
+    # on a GPU the contrastive terms mask repeated rows instead of calling torch.unique
+    from siger_kedro.models import losses, siger
+
+    users, pos, neg = torch.tensor([0, 2, 0, 5]), torch.tensor([1, 1, 3, 4]), torch.tensor([2, 0, 0, 0])
+    config = SigerConfig(embedding_dim=4, use_mp=False)
+    on_cpu = _model(config).loss(users, pos, neg)
+    monkeypatch.setattr(siger, "unique_rows", lambda ids: (ids, losses.first_occurrences(ids)))
+    masked = _model(config).loss(users, pos, neg)
+    for term in ("mm", "bm", "loss"):
+        assert torch.allclose(on_cpu[term], masked[term], atol=1e-6), term

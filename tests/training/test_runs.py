@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import torch
 
 from siger_kedro.training.experiment import Experiment
 from siger_kedro.training.runs import PER_USER, RunStore, TrainingJob, train_model
@@ -42,3 +43,19 @@ def test_per_user_scores_are_kept_and_added_to_runs_stored_without_them(tmp_path
     again = train_model(_job(), store)
     assert again.reused and parquet.is_file()
     assert again.per_user.equals(per_user)
+
+
+@pytest.mark.parametrize("model", ["lightgcn", "siger"])
+def test_bf16_trains_close_to_fp32_from_the_same_seed(model):
+    import dataclasses
+
+    job = _job()
+    job = dataclasses.replace(job, model=model, config=dataclasses.replace(job.config, epochs=3))
+    full = train_model(job)
+    half = train_model(dataclasses.replace(job, config=dataclasses.replace(job.config, precision="bf16")))
+    assert half.key != full.key  # a different run, stored apart
+    for a, b in zip(half.history, full.history):
+        assert np.isfinite(a["train_loss"]) and a["train_loss"] == pytest.approx(b["train_loss"], rel=0.05)
+    assert half.weights["user_embedding"].dtype == torch.float32  # the weights stay float32
+    with pytest.raises(ValueError, match=r"training.precision must be one of \('fp32', 'bf16'\), got 'fp16'"):
+        train_model(dataclasses.replace(job, config=dataclasses.replace(job.config, precision="fp16")))

@@ -12,8 +12,12 @@ For each model, training runs `--epochs` epochs from the same seed on the chosen
 the CPU; the report gives both loss and validation Recall@20 curves, whether they agree within
 `--tolerance` (sparse products on a GPU add in another order, so they are close, not equal),
 the mean epoch time, the time of one full-ranking evaluation of valid and test, and the peak
-device memory. `--synthetic` adds one LightGCN epoch and evaluation on a generated dataset of
-that many interactions, shaped like Amazon Sports (35,598 users, 18,357 items at 296,337).
+device memory; then the same epochs with `training.precision: bf16` on the chosen device,
+against its float32 run. `--synthetic` adds one LightGCN epoch and evaluation on a generated
+dataset of that many interactions, shaped like Amazon Sports (35,598 users, 18,357 items at
+296,337). `--knn-items` times the exact cosine kNN graph of that many random 384-d features
+built on the device in row blocks (matrix product and top-k), checked against the host's
+exact neighbours for a sample of rows.
 """
 from __future__ import annotations
 
@@ -98,9 +102,11 @@ def _peak_mb(device: torch.device) -> float | None:
     return torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
 
 
-def train_on(experiment: Experiment, model: str, device: torch.device, epochs: int, seed: int) -> dict:
+def train_on(experiment: Experiment, model: str, device: torch.device, epochs: int, seed: int,
+             precision: str = "fp32") -> dict:
     """`epochs` epochs of `model` on `device` (no early stop), then one timed evaluation."""
-    config = TrainConfig(epochs=epochs, patience=epochs, seed=seed, show_progress=False, term_gradients=False)
+    config = TrainConfig(epochs=epochs, patience=epochs, seed=seed, show_progress=False, term_gradients=False,
+                         precision=precision)
     job = TrainingJob(experiment, model, {}, config, EVALUATION, device=str(device))
     _peak_reset(device)
     with tempfile.TemporaryDirectory() as runs:
@@ -130,7 +136,7 @@ def agreement(run: dict, reference: dict, tolerance: float) -> dict:
 
 
 def run(bundle: Path, device: torch.device, epochs: int, models: list[str], tolerance: float,
-        synthetic: int | None, seed: int = 2024) -> dict:
+        synthetic: int | None, seed: int = 2024, knn_items: int | None = None) -> dict:
     experiment = load_bundle(bundle)
     report = {"torch": torch.__version__, "device": str(device),
               "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
@@ -143,6 +149,8 @@ def run(bundle: Path, device: torch.device, epochs: int, models: list[str], tole
         if device.type != "cpu":
             entry["cpu"] = train_on(experiment, model, torch.device("cpu"), epochs, seed)
             entry["agreement"] = agreement(on_device, entry["cpu"], tolerance)
+        entry["bf16"] = train_on(experiment, model, device, epochs, seed, precision="bf16")
+        entry["bf16_agreement"] = agreement(entry["bf16"], on_device, tolerance)
         report["models"][model] = entry
     if synthetic:
         scale = synthetic / SPORTS[2]
@@ -150,25 +158,54 @@ def run(bundle: Path, device: torch.device, epochs: int, models: list[str], tole
         data = synthetic_experiment(users, items, synthetic)
         report["synthetic"] = {"n_users": users, "n_items": items, "interactions": synthetic,
                                "lightgcn": train_on(data, "lightgcn", device, 1, seed)}
+    if knn_items:
+        report["knn"] = device_knn(knn_items, device)
     return report
+
+
+def device_knn(n_items: int, device: torch.device, dim: int = 384, k: int = 10, block: int = 4096,
+               sample: int = 256, seed: int = 0) -> dict:
+    """The exact cosine kNN of `n_items` random `dim`-d features on `device`, in row blocks of a
+    matrix product and a top-k; the neighbours of `sample` rows checked against float64 on the host."""
+    rng = np.random.default_rng(seed)
+    features = rng.standard_normal((n_items, dim)).astype(np.float32)
+    clock = Clock(device)
+    _peak_reset(device)
+    start = clock()
+    x = torch.nn.functional.normalize(torch.from_numpy(features).to(device), dim=1)
+    neighbours = torch.cat([torch.topk(x[i:i + block] @ x.T, k + 1, dim=1).indices for i in range(0, n_items, block)])
+    neighbours = neighbours.cpu().numpy()
+    seconds = clock() - start
+    rows = rng.choice(n_items, size=min(sample, n_items), replace=False)
+    unit = features.astype(np.float64) / np.linalg.norm(features.astype(np.float64), axis=1, keepdims=True)
+    exact = np.argsort(-(unit[rows] @ unit.T), axis=1, kind="stable")[:, : k + 1]
+    overlap = np.mean([len(set(a) & set(b)) / (k + 1) for a, b in zip(neighbours[rows], exact)])
+    return {"n_items": n_items, "dim": dim, "k": k, "seconds": seconds, "peak_device_mb": _peak_mb(device),
+            "sampled_rows": len(rows), "neighbour_overlap_with_float64": float(overlap)}
 
 
 def table(report: dict) -> str:
     lines = [f"device check on {report['device_name']} (torch {report['torch']}), {report['epochs']} epochs",
              f"{'model':10} {'epoch s':>9} {'cpu epoch s':>12} {'eval s':>8} {'peak MB':>9} {'recall@20':>10} "
-             f"{'cpu recall':>10} {'agrees':>7}"]
+             f"{'cpu recall':>10} {'agrees':>7} {'bf16 epoch s':>12} {'bf16 recall':>11} {'agrees':>7}"]
     for model, entry in report["models"].items():
         run_, cpu = entry["run"], entry.get("cpu", {})
         peak = run_["peak_device_mb"]
         lines.append(f"{model:10} {run_['mean_epoch_seconds']:9.3f} {cpu.get('mean_epoch_seconds', float('nan')):12.3f} "
                      f"{run_['evaluation_seconds']:8.3f} {peak if peak is not None else float('nan'):9.1f} "
                      f"{run_['valid_recall@20'][-1]:10.4f} {cpu.get('valid_recall@20', [float('nan')])[-1]:10.4f} "
-                     f"{str(entry.get('agreement', {}).get('within_tolerance', '-')):>7}")
+                     f"{str(entry.get('agreement', {}).get('within_tolerance', '-')):>7} "
+                     f"{entry['bf16']['mean_epoch_seconds']:12.3f} {entry['bf16']['valid_recall@20'][-1]:11.4f} "
+                     f"{str(entry['bf16_agreement']['within_tolerance']):>7}")
     if "synthetic" in report:
         s = report["synthetic"]
         lines.append(f"synthetic {s['n_users']} users x {s['n_items']} items, {s['interactions']} interactions: "
                      f"LightGCN epoch {s['lightgcn']['mean_epoch_seconds']:.3f} s, "
                      f"evaluation {s['lightgcn']['evaluation_seconds']:.3f} s")
+    if "knn" in report:
+        g = report["knn"]
+        lines.append(f"exact kNN {g['n_items']} x {g['dim']}, k = {g['k']}: {g['seconds']:.2f} s, "
+                     f"overlap with float64 on {g['sampled_rows']} rows {g['neighbour_overlap_with_float64']:.3f}")
     return "\n".join(lines)
 
 
@@ -186,12 +223,14 @@ def main(argv: list[str] | None = None) -> dict | None:
     check.add_argument("--models", nargs="+", default=list(MODELS))
     check.add_argument("--tolerance", type=float, default=0.02)
     check.add_argument("--synthetic", type=int, default=SPORTS[2], help="interactions; 0 = skip")
+    check.add_argument("--knn-items", type=int, default=100_000, help="items of the device kNN; 0 = skip")
     check.add_argument("--out", type=Path, default=Path("device.json"))
     args = parser.parse_args(argv)
     if args.command == "bundle":
         print(make_bundle(args.data, args.dataset, args.out))
         return None
-    report = run(args.bundle, torch.device(args.device), args.epochs, args.models, args.tolerance, args.synthetic or None)
+    report = run(args.bundle, torch.device(args.device), args.epochs, args.models, args.tolerance, args.synthetic or None,
+                 knn_items=args.knn_items or None)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))
     print(table(report))

@@ -112,6 +112,7 @@ def pseudo_positives(
 
 def graded_infonce(logits: torch.Tensor, mm: torch.Tensor, single: torch.Tensor) -> torch.Tensor:
     """-log(sum_mm e^l / sum_all e^l) - log(sum_single e^l / (sum_all - sum_mm e^l)), mean over rows."""
+    logits = logits.float()  # under autocast: 1 - 1e-6 below is 1 in bfloat16, and log1p(-1) = -inf
     lse_all = logits.logsumexp(1)
     lse_mm = logits.gather(1, mm).logsumexp(1)
     lse_single = logits.gather(1, single).logsumexp(1)

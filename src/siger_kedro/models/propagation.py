@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from .sparse import SparseOperator
+from .sparse import SparseOperator, sparse_mm
 
 
 class _LayerMean(torch.autograd.Function):
@@ -25,7 +25,7 @@ def _power_mean(matrix: torch.Tensor, x: torch.Tensor, layers: int) -> torch.Ten
     weight = 1.0 / (layers + 1)  # applied as each layer is added: no pass of its own
     total = x * weight
     for _ in range(layers):
-        x = torch.sparse.mm(matrix, x)
+        x = sparse_mm(matrix, x)
         total.add_(x, alpha=weight)
     return total
 

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .base import ModelInputs, embedding_table, split_users_items
-from .losses import anchor_info_nce, batch_bpr_loss, first_occurrences, info_nce, squared_norms_of_rows
+from .losses import anchor_info_nce, batch_bpr_loss, info_nce, squared_norms_of_rows, unique_rows
 from .propagation import last_layer, lightgcn
 from .sparse import SparseOperator
 
@@ -195,7 +195,7 @@ class Siger(nn.Module):
     ) -> dict[str, torch.Tensor]:
         """Eq 19 on a batch of (user, positive, negative) triples; returns each term and
         `loss`, the weighted total. Contrastive terms use the batch's unique users and
-        positive items (each one's first row in the batch, found without a host sync)."""
+        positive items (`losses.unique_rows`: no host sync on a GPU)."""
         c = self.config
         r = self.forward()
         terms = {
@@ -207,16 +207,15 @@ class Siger(nn.Module):
         total = terms["bpr"] + c.lambda_r * terms["reg"]
         if not self.modalities:
             return {**terms, "loss": total}
-        keep_u, keep_i = first_occurrences(users), first_occurrences(pos)
+        (bu, keep_u), (bi, keep_i) = unique_rows(users), unique_rows(pos)
         lambda_p, lambda_a = self.aux_scale * c.lambda_p, self.aux_scale * c.lambda_a
         if c.use_mp:
-            terms["mp"] = sum(self._perturbation_loss(m, r.item_input[m], pos, keep_i) for m in self.modalities)
+            terms["mp"] = sum(self._perturbation_loss(m, r.item_input[m], bi, keep_i) for m in self.modalities)
             total = total + lambda_p * terms["mp"]
         if c.use_da:
-            terms["mm"] = self._semantic_alignment(r, users, pos, keep_u, keep_i)
-            terms["bm"] = info_nce(r.user_fused.index_select(0, users), r.user_id.index_select(0, users), c.tau_bm,
-                                   keep_u) \
-                + info_nce(r.item_fused.index_select(0, pos), r.item_id.index_select(0, pos), c.tau_bm, keep_i)  # Eq 16
+            terms["mm"] = self._semantic_alignment(r, bu, bi, keep_u, keep_i)
+            terms["bm"] = info_nce(r.user_fused.index_select(0, bu), r.user_id.index_select(0, bu), c.tau_bm, keep_u) \
+                + info_nce(r.item_fused.index_select(0, bi), r.item_id.index_select(0, bi), c.tau_bm, keep_i)  # Eq 16
             total = total + lambda_a * (terms["mm"] + terms["bm"])
         return {**terms, "loss": total}
 

@@ -34,15 +34,23 @@ def csr_tensor(crow: torch.Tensor, col: torch.Tensor, values: torch.Tensor, shap
                                        values.to(device=device), size=tuple(shape))
 
 
+def sparse_mm(matrix: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:
+    """matrix @ dense in float32, also under autocast (`training.precision: bf16`): the sparse
+    kernels have no bfloat16 form on the CPU, and sums over many neighbours want the wider
+    mantissa."""
+    with torch.autocast(dense.device.type, enabled=False):
+        return torch.sparse.mm(matrix, dense.float())
+
+
 class _SparseMatmul(torch.autograd.Function):
     @staticmethod
     def forward(ctx, matrix, matrix_t, dense):
         ctx.matrix_t = matrix_t
-        return torch.sparse.mm(matrix, dense)
+        return sparse_mm(matrix, dense)
 
     @staticmethod
     def backward(ctx, grad):
-        return None, None, torch.sparse.mm(ctx.matrix_t, grad)
+        return None, None, sparse_mm(ctx.matrix_t, grad)
 
 
 def sparse_matmul(matrix: torch.Tensor, matrix_t: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:

@@ -20,6 +20,7 @@ import logging
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 import torch
@@ -80,6 +81,11 @@ class RunStore:
 
     def __init__(self, root: str | Path):
         self.root = Path(root)
+
+    def study_storage(self) -> str:
+        """The SQLite URL of the hyper-parameter searches' Optuna studies, beside the runs."""
+        self.root.parent.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{(self.root.parent / 'search.db').resolve()}"
 
     def checkpointer(self, key: str) -> Checkpointer:
         return Checkpointer(self.root / key / "checkpoint.pt", key)
@@ -143,8 +149,10 @@ class _Validate:
         return self.evaluator.evaluate(*model.embeddings(), task=self.task)
 
 
-def train_model(job: TrainingJob, store: RunStore | None = None) -> TrainingResult:
-    """Train `job` with early stopping on validation (or load its finished run from `store`)."""
+def train_model(job: TrainingJob, store: RunStore | None = None,
+                on_epoch: Callable[[int, float], None] | None = None) -> TrainingResult:
+    """Train `job` with early stopping on validation (or load its finished run from `store`).
+    `on_epoch(epoch, valid metric)`: see `trainer.fit` (single-process training only)."""
     if job.processes < 1 or int(job.processes) != job.processes:
         raise ValueError(f"training.processes must be a positive integer, got {job.processes!r}")
     if job.config.epochs < 1 or int(job.config.epochs) != job.config.epochs:
@@ -162,7 +170,7 @@ def train_model(job: TrainingJob, store: RunStore | None = None) -> TrainingResu
     if job.processes == 1:
         seed_everything(job.config.seed)
         model, users, items, sampler, validate, checkpoint = _process_setup(job, checkpoint)
-        fitted = fit(model, users, items, sampler, validate, job.config, checkpoint)
+        fitted = fit(model, users, items, sampler, validate, job.config, checkpoint, on_epoch=on_epoch)
     else:
         fitted, in_sync = fit_parallel(job.processes, _process_setup, (job, checkpoint), job.config, job.config.seed)
         if not in_sync:

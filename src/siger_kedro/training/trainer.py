@@ -49,6 +49,9 @@ class TrainConfig:
     lr_decay_every: int = 1
     patience: int = 20  # epochs without improvement of the validation metric
     valid_metric: str = "recall@20"
+    # "bf16": the loss under bfloat16 autocast (dense products, losses); sparse products, the
+    # weights, their gradients, the optimiser and evaluation stay float32
+    precision: str = "fp32"
     show_progress: bool = True
     label: str = "epochs"  # the progress bar's name, e.g. "freedom trial 3/8"
     term_gradients: bool = True  # log each loss term's gradient norm on the ID tables per epoch
@@ -114,6 +117,16 @@ def epoch_learning_rate(config: TrainConfig, epoch: int) -> float:
     return config.learning_rate * config.lr_decay ** ((epoch - 1) / config.lr_decay_every)
 
 
+PRECISIONS = ("fp32", "bf16")
+
+
+def autocast(config: TrainConfig, device: torch.device) -> torch.autocast:
+    """The batch loss's autocast context: bfloat16 with `precision: bf16`, off with fp32."""
+    if config.precision not in PRECISIONS:
+        raise ValueError(f"training.precision must be one of {PRECISIONS}, got {config.precision!r}")
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.precision == "bf16")
+
+
 TABLES = ("user_embedding", "item_embedding")
 
 
@@ -157,10 +170,13 @@ def fit(
     config: TrainConfig,
     checkpoint: Checkpointer | None = None,
     processes: SingleProcess | None = None,
+    on_epoch: Callable[[int, float], None] | None = None,
 ) -> FitResult:
     """Train with Adam on (user, positive, sampled negative) batches; validate every epoch
     with `validate(model)` and keep the weights of the best `config.valid_metric`. With a
-    `checkpoint`, every epoch is saved and an interrupted run resumes after its last one."""
+    `checkpoint`, every epoch is saved and an interrupted run resumes after its last one.
+    `on_epoch(epoch, valid metric)` is called after each epoch is saved; an exception it
+    raises (a search pruning the trial) stops training, leaving that epoch's checkpoint."""
     processes = processes or SingleProcess()
     lead = processes.rank == 0  # only the first process validates, saves and reports
     checkpoint = checkpoint if lead else None
@@ -191,7 +207,8 @@ def fit(
         batches = processes.shard(epoch_batches(n, config.batch_size, config.seed, epoch, train_users.device))
         triples = epoch_triples(train_users, train_items, sampler, batches)
         for users, pos, neg in triples:
-            terms = model.loss(users, pos, neg)
+            with autocast(config, train_users.device):
+                terms = model.loss(users, pos, neg)
             optimizer.zero_grad(set_to_none=True)
             terms["loss"].backward()
             processes.sync_gradients(model)
@@ -204,7 +221,8 @@ def fit(
         losses = {f"train_{k}": float(v) / n_batches for k, v in sums.items()}
         train_seconds = time.perf_counter() - start
         if config.term_gradients and lead and triples:
-            losses |= term_gradient_norms(model, *triples[0])
+            with autocast(config, train_users.device):
+                losses |= term_gradient_norms(model, *triples[0])
         if not np.isfinite(losses["train_loss"]):
             kept = f"; the checkpoint of epoch {epoch - 1} is kept" if checkpoint else ""
             raise TrainingDiverged(
@@ -233,6 +251,8 @@ def fit(
             extra={"metrics": metrics, "step": epoch},
         )
         bar.set_postfix(loss=f"{losses['train_loss']:.4f}", **{config.valid_metric: f"{score:.4f}"})
+        if on_epoch is not None and lead:
+            on_epoch(epoch, score)
         if stale >= config.patience:
             (logger.info if lead else logger.debug)("early stop at epoch %d: best %s %.4f at epoch %d",
                         epoch, config.valid_metric, best_score, best.best_epoch)

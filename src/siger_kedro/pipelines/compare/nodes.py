@@ -23,7 +23,8 @@ from ...reporting.comparison import (
 )
 from ...reporting.significance import markdown_user_tests, user_tests
 from ...training.runs import RunStore, TrainingResult, train_model
-from ...training.search import grid_trials
+from ...cache import stable_hash
+from ...training.search import Pruning, run_search
 from ..model.nodes import experiment, training_job
 from . import tracking
 
@@ -45,12 +46,14 @@ def selected_models(compare: dict) -> list[str]:
     return list(dict.fromkeys(chosen))
 
 
-def logged_training(job, store: RunStore, run_name: str, tags: dict[str, str]) -> tuple[TrainingResult, dict]:
+def logged_training(job, store: RunStore, run_name: str, tags: dict[str, str],
+                    on_epoch=None) -> tuple[TrainingResult, dict]:
     """One training in its own nested MLflow run (epochs logged live, or after the fact when
-    the run is reused from the store); returns the result and its record."""
+    the run is reused from the store); returns the result and its record. `on_epoch`: see
+    `training.runs.train_model`."""
     params = {"hyperparameters": job.hyperparameters, "seed": job.config.seed}
     with tracking.child_run(run_name, params, tags):
-        result = train_model(job, store)
+        result = train_model(job, store, on_epoch=on_epoch)
         if result.reused:
             tracking.set_tags({"reused_run": result.key})
             tracking.log_history(result.history)
@@ -66,31 +69,42 @@ def search_hyperparameters(
     knn: dict[str, sp.csr_matrix], consistent_knn: dict[str, sp.csr_matrix],
     settings: dict, compare: dict, training: dict, evaluation: dict, runs: RunStore,
 ) -> tuple[dict, dict]:
-    """Train every trial of the model's grid (up to `compare.budget`) with the first seed and
-    keep the one with the best validation metric (test scores are recorded, never used).
-    Returns the search record and the model's settings with the chosen hyper-parameters and
-    the first seed, which the template trains (reusing the trial's run)."""
+    """Search the model's grid on validation with the first seed (`training.search`: the whole
+    grid, or `compare.budget` settings; trials clearly behind the best are pruned) and keep the
+    trial with the best validation metric (test scores are recorded, never used). Returns the
+    search record and the model's settings with the chosen hyper-parameters and the first
+    seed, which the template trains (reusing the trial's run)."""
     model = settings["model"]
     defaults = dataclasses.asdict(model_config(model, settings.get("hyperparameters")))
-    trials = grid_trials(defaults, settings.get("grid") or {}, compare["budget"], compare["search_seed"])
+    grid = settings.get("grid") or {}
     data = experiment(interactions, info, features, ui_adjacency, user_item, eisg, cooccurrence, knn, consistent_knn,
                       training)
     seed = compare["seeds"][0]
     metric = f"valid_{training['valid_metric']}"
-    records = []
+    pruning = Pruning(**(compare.get("pruning") or {}))
+
+    def evaluate(hyper: dict, report, number: int) -> tuple[float, dict]:
+        job = training_job(data, {**settings, "hyperparameters": hyper}, training, evaluation,
+                           seed=seed, label=f"{model} trial {number}")
+        _, record = logged_training(job, runs, f"{model}/trial-{number}",
+                                    {tracking.MODEL_TAG: model, "seed": str(seed)}, on_epoch=report)
+        logger.info("%s trial %d: %s %.4f", model, number, metric, record[metric])
+        return record[metric], record
+
+    # one study per model, data, code and search settings: a changed setup starts afresh
+    defaults_job = training_job(data, {**settings, "hyperparameters": defaults}, training, evaluation, seed=seed)
+    name = f"{model}-" + stable_hash([defaults_job.key(), grid, compare["budget"], compare["search_seed"],
+                                      dataclasses.asdict(pruning)])[:12]
     with tracking.model_run(model):
-        for j, hyper in enumerate(trials):
-            job = training_job(data, {**settings, "hyperparameters": hyper}, training, evaluation,
-                               seed=seed, label=f"{model} trial {j + 1}/{len(trials)}")
-            _, record = logged_training(job, runs, f"{model}/trial-{j}", {tracking.MODEL_TAG: model, "seed": str(seed)})
-            records.append({"trial": j, "hyperparameters": hyper, **record})
-            logger.info("%s trial %d/%d: %s %.4f", model, j + 1, len(trials), metric, record[metric])
-        best = max(records, key=lambda r: r[metric])
-        tracking.log_metrics({f"search_best_{metric}": best[metric], "search_trials": len(records)})
+        found = run_search(defaults, grid, evaluate, runs.study_storage(), name, compare["budget"],
+                           compare["search_seed"], pruning)
+        pruned = [t for t in found.trials if t["state"] == "PRUNED"]
+        tracking.log_metrics({f"search_best_{metric}": found.best[metric], "search_trials": len(found.trials),
+                              "search_pruned": len(pruned)})
     own_training = {**(settings.get("training") or {}), "seed": seed}
-    chosen = {**settings, "hyperparameters": best["hyperparameters"], "training": own_training}
-    search = {"model": model, "valid_metric": metric, "best_trial": best["trial"],
-              "best_hyperparameters": best["hyperparameters"], "trials": records}
+    chosen = {**settings, "hyperparameters": found.best["hyperparameters"], "training": own_training}
+    search = {"model": model, "valid_metric": metric, "study": name, "best_trial": found.best["trial"],
+              "best_hyperparameters": found.best["hyperparameters"], "trials": found.trials}
     return search, chosen
 
 

@@ -3,9 +3,10 @@ run per search trial and per seed under the model's run. Without an active run (
 session with kedro-mlflow off), nothing is logged."""
 from __future__ import annotations
 
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 
 import mlflow
+import optuna
 
 from ...reporting.mlflow_names import mlflow_metrics
 
@@ -46,14 +47,26 @@ def model_run(model: str):
         mlflow.end_run(status)
 
 
+@contextmanager
 def child_run(name: str, params: dict, tags: dict[str, str]):
     """A nested run under the model's run holding one training's parameters; its epochs are
-    logged there live by the project hook."""
+    logged there live by the project hook. A trial the search prunes ends KILLED, tagged
+    `pruned` with the reason."""
     if mlflow.active_run() is None:
-        return nullcontext()
+        yield None
+        return
     run = mlflow.start_run(run_name=name, nested=True, tags=tags)
     mlflow.log_params(_flat(params))
-    return run
+    status = "FAILED"
+    try:
+        yield run
+        status = "FINISHED"
+    except optuna.TrialPruned as pruned:
+        mlflow.set_tag("pruned", str(pruned))
+        status = "KILLED"
+        raise
+    finally:
+        mlflow.end_run(status)
 
 
 def log_metrics(metrics: dict[str, float]) -> None:

@@ -26,7 +26,7 @@ from ...training.runs import train_model as run_training
 from ...training.trainer import TrainConfig, resolve_device
 
 TRAIN_CONFIG_KEYS = ("epochs", "batch_size", "learning_rate", "weight_decay", "lr_decay", "lr_decay_every", "patience",
-                     "valid_metric", "seed")
+                     "valid_metric", "seed", "precision")
 
 
 def experiment(interactions: pd.DataFrame, info: dict, features: dict[str, np.ndarray], ui_adjacency: sp.csr_matrix,

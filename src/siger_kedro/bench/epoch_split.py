@@ -1,0 +1,103 @@
+"""Where a training epoch's time goes, per model: graph rebuild (`start_epoch`, e.g. FREEDOM's
+edge pruning), negative sampling, the loss (forward), its backward and the optimiser step.
+
+    python -m siger_kedro.bench.epoch_split --bundle .device/bundle --models lightgcn freedom
+
+Models are timed in alternating rounds and each phase is the median over the rounds, because a
+shared machine's speed drifts within minutes; `ratio_to_first` is the median over rounds of
+each model's epoch over the first model's. The bundle is the device check's
+(`python -m siger_kedro.bench.device bundle`): a dataset's real stage outputs.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..models.registry import create_model
+from ..training.experiment import Experiment
+from ..training.sampler import NegativeSampler
+from ..training.trainer import TrainConfig, adam, epoch_batches, epoch_triples
+from .training import Clock
+
+PHASES = ("graph_rebuild", "sampling", "forward", "backward", "step")
+
+
+def epoch_phases(model: torch.nn.Module, experiment: Experiment, device: torch.device, epoch: int,
+                 config: TrainConfig = TrainConfig()) -> dict[str, float]:
+    """Seconds of each phase of one training epoch of `model` (trained in place)."""
+    users, items = (torch.as_tensor(a, device=device) for a in experiment.inputs.train_pairs())
+    sampler = NegativeSampler(users, items, experiment.inputs.n_users, experiment.inputs.n_items)
+    optimizer = adam(model, config.learning_rate)
+    clock, seconds = Clock(device), dict.fromkeys(PHASES, 0.0)
+    model.train()
+    start = clock()
+    if hasattr(model, "start_epoch"):
+        model.start_epoch(epoch)
+    seconds["graph_rebuild"], start = clock() - start, clock()
+    triples = epoch_triples(users, items, sampler, epoch_batches(users.numel(), config.batch_size, 0, epoch, device))
+    seconds["sampling"] = clock() - start
+    for batch in triples:
+        start = clock()
+        loss = model.loss(*batch)["loss"]
+        middle = clock()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        end = clock()
+        optimizer.step()
+        seconds["forward"] += middle - start
+        seconds["backward"] += end - middle
+        seconds["step"] += clock() - end
+    seconds["epoch"] = sum(seconds[p] for p in PHASES)
+    return seconds
+
+
+def compare_epochs(experiment: Experiment, models: list[str], device: torch.device, rounds: int,
+                   seed: int = 0) -> dict:
+    """Each model's phases (median over `rounds` alternating rounds, after one warm-up epoch)."""
+    nets = {}
+    for name in models:
+        torch.manual_seed(seed)
+        nets[name] = create_model(name, experiment.inputs, {}, device)
+        epoch_phases(nets[name], experiment, device, epoch=1)  # warm-up: allocator, kernels
+    runs = {name: [] for name in models}
+    for r in range(rounds):
+        for name in models:
+            runs[name].append(epoch_phases(nets[name], experiment, device, epoch=r + 2))
+    first = runs[models[0]]
+    return {name: {**{k: float(np.median([x[k] for x in rs])) for k in (*PHASES, "epoch")},
+                   "ratio_to_first": float(np.median([x["epoch"] / f["epoch"] for x, f in zip(rs, first)]))}
+            for name, rs in runs.items()}
+
+
+def table(report: dict) -> str:
+    lines = [f"{'model':10} " + " ".join(f"{p:>13}" for p in (*PHASES, "epoch")) + f" {'ratio':>6}"]
+    for name, r in report.items():
+        lines.append(f"{name:10} " + " ".join(f"{r[p]:13.3f}" for p in (*PHASES, "epoch"))
+                     + f" {r['ratio_to_first']:6.2f}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    from .device import load_bundle  # the device check's bundle reader
+
+    parser = argparse.ArgumentParser(prog="python -m siger_kedro.bench.epoch_split", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--bundle", type=Path, default=Path(".device/bundle"))
+    parser.add_argument("--models", nargs="+", default=["lightgcn", "freedom"])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--out", type=Path, default=None, help="also write the figures as JSON")
+    args = parser.parse_args(argv)
+    report = compare_epochs(load_bundle(args.bundle), args.models, torch.device(args.device), args.rounds)
+    print(table(report))
+    if args.out:
+        args.out.write_text(json.dumps(report, indent=2))
+    return report
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
