@@ -49,7 +49,7 @@ def test_sensitivity_sweeps_the_selected_parameters_and_reports_them(kedro_proje
     rows = [line.split(" | ")[:2] for line in markdown.splitlines() if line.startswith(("| K_c", "| β"))]
     assert [(name, value.strip("*").replace(", best", "").replace(" (best)", "")) for name, value in rows] == [
         ("| K_c", "2"), ("| K_c", "3 (default)"), ("| β", "0.3 (default)"), ("| β", "0.6")]
-    assert sum("best)" in value for _, value in rows) == 2 and "best value on validation" in markdown
+    assert sum("best)" in value for _, value in rows) == 2 and "best value on validation R@20" in markdown
     assert (report / "figure.png").stat().st_size > 0
 
     out = kedro_project / "data" / "07_model_output" / "tiny" / "sensitivity"

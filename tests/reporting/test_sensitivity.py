@@ -31,6 +31,10 @@ def test_table_has_one_row_per_value_and_marks_the_best_on_validation():
     assert k2["test R@20 mean"] == pytest.approx(0.30) and k2["test R@20 std"] == 0
     assert k2["valid N@20 mean"] == pytest.approx(0.105) and k2["seeds"] == 2
     assert str(table["value"].iloc[0]) == "2"  # not 2.0 beside beta's floats
+    # equal validation recall: the better validation NDCG wins
+    tied = {"parameter": "ii_layers", "default": 2, "values": [_value(1, [0.5], [0.5]), _value(2, [0.5], [0.5])]}
+    tied["values"][1]["seeds"][0]["valid_ndcg@20"] = 0.3
+    assert list(sensitivity_table([tied])["best"]) == [False, True]
 
 
 def test_markdown_and_figure():

@@ -18,17 +18,19 @@ SPLITS = {"valid": "valid", "test": "test"}
 def sensitivity_table(sweeps: list[dict], metrics: dict[str, str] = METRICS, select: str = "R@20") -> pd.DataFrame:
     """One row per parameter and value. `sweeps`: per parameter {"parameter", "default",
     "values": [{"value", "seeds": [per-seed records]}]}. `default` marks the value SIGER uses,
-    `best` the value with the highest mean validation `select` within its parameter."""
+    `best` the value with the highest mean validation `select` within its parameter (a tie,
+    common on small data where Recall@20 saturates, goes to the next metric, then the first)."""
+    order = [select, *(label for label in metrics.values() if label != select)]
     frames = []
     for sweep in sweeps:
         values = [v["value"] for v in sweep["values"]]
         part = summarize_splits([{"model": i, "seeds": v["seeds"]} for i, v in enumerate(sweep["values"])],
                                 metrics, SPLITS).drop(columns="model")
-        mean = part[f"valid {select} mean"]
+        best = max(range(len(part)), key=lambda i: tuple(part[f"valid {label} mean"].iloc[i] for label in order))
         part.insert(0, "parameter", sweep["parameter"])
         part.insert(1, "value", pd.Series(values, dtype=object))  # object: ints stay ints beside floats
         part.insert(2, "default", [v == sweep["default"] for v in values])
-        part.insert(3, "best", mean.index == mean.idxmax())
+        part.insert(3, "best", part.index == best)
         frames.append(part)
     return pd.concat(frames, ignore_index=True)
 
