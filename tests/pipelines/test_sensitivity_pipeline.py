@@ -9,11 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-from click.testing import CliRunner
-from kedro.framework.startup import bootstrap_project
 from mlflow.tracking import MlflowClient
 
 from datagen import write_atomic
+from projects import run_cli
 from siger_kedro.data.split import TRAIN
 from siger_kedro.parameters import ParameterError, SensitivityGrids, check_parameters
 from siger_kedro.pipelines.sensitivity.nodes import (
@@ -25,12 +24,7 @@ from siger_kedro.pipelines.sensitivity.nodes import (
 
 
 def _cli(project, *params: str):
-    from siger_kedro.cli import run
-
-    bootstrap_project(project)
-    result = CliRunner().invoke(run, ["--pipeline", "sensitivity", "--env", "test", "--params",
-                                      ",".join(["dataset=tiny", *params])], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
+    run_cli(project, "sensitivity", *params)
 
 
 def test_sensitivity_sweeps_the_selected_parameters_and_reports_them(kedro_project):

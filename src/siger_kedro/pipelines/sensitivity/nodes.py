@@ -15,7 +15,7 @@ from ...models.registry import model_config
 from ...reporting.comparison import summarize_splits
 from ...reporting.sensitivity import METRICS, SPLITS, sensitivity_figure, sensitivity_markdown, sensitivity_table
 from ..compare import tracking
-from ..compare.nodes import seed_records
+from ..compare.nodes import seed_records, selected_names
 from ..graphs.nodes import build_cooccurrence_graph, build_eisg
 from ..model.nodes import experiment
 
@@ -27,18 +27,9 @@ GRAPH_PARAMETERS = {"cooccurrence_k", "beta"}
 
 
 def selected_parameters(sensitivity: dict) -> list[str]:
-    """`sensitivity.parameters`: a list, or one string of names separated by spaces or '+'
-    (from a shell: --params "sensitivity.parameters=cooccurrence_k beta"); "all" = every one."""
-    chosen = sensitivity.get("parameters")
-    if chosen is None or chosen == "all":
-        return list(PARAMETERS)
-    if isinstance(chosen, str):
-        chosen = chosen.replace("+", " ").split()
-    unknown = [p for p in chosen if p not in PARAMETERS]
-    if unknown or not chosen:
-        raise ValueError(f"sensitivity.parameters names {unknown or 'no parameter'}; "
-                         f"known parameters: {', '.join(PARAMETERS)}")
-    return list(dict.fromkeys(chosen))
+    """`sensitivity.parameters` (compare's `selected_names`, e.g. --params
+    "sensitivity.parameters=cooccurrence_k beta"): the parameters it sweeps."""
+    return selected_names(sensitivity.get("parameters"), PARAMETERS, "sensitivity.parameters", "parameter")
 
 
 def value_graphs(parameter: str, value, interactions: pd.DataFrame, info: dict, cooccurrence: sp.csr_matrix,
