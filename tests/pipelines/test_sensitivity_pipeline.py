@@ -67,6 +67,7 @@ def test_sensitivity_sweeps_the_selected_parameters_and_reports_them(kedro_proje
     for value in values:
         assert len([r for r in found if r.data.tags.get("mlflow.parentRunId") == value.info.run_id]) == 1
         assert 0 <= value.data.metrics["valid_R_at_20_mean"] <= 1
+        assert "=".join(value.data.tags[f"sensitivity_{t}"] for t in ("parameter", "value")) == value.info.run_name
 
     # another β grid: the β sweep runs again; graphs, features and the K_c sweep stay cached
     graphs = kedro_project / "data" / "05_model_input" / "tiny"

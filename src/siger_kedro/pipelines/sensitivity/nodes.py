@@ -66,7 +66,8 @@ def train_values(
         name = f"{parameter}={value}"
         records, _ = seed_records(data, {**settings, "hyperparameters": changed}, seeds, training, evaluation, runs,
                                   name)
-        with tracking.model_run(name):  # the value's run: mean and std over its seeds
+        with tracking.model_run(name):  # the value's run: what it sets, mean and std over its seeds
+            tracking.set_tags({"sensitivity_parameter": parameter, "sensitivity_value": str(value)})
             summary = summarize_splits([{"model": name, "seeds": records}], METRICS, SPLITS).iloc[0]
             tracking.log_metrics({k.replace(" ", "_"): v for k, v in summary.drop("model").items()})
         out.append({"value": value, "experiment_digest": data.digest, "cooccurrence_edges": int(cooc.nnz),
