@@ -36,3 +36,17 @@ def run_pipeline(project: Path, pipeline: str, env: str = "test", **params):
     bootstrap_project(project)
     with KedroSession.create(project_path=project, env=env, runtime_params=runtime) as session:
         return session.run(pipeline_names=[pipeline])
+
+
+def run_cli(project: Path, pipeline: str, *params: str, env: str = "test") -> None:
+    """`kedro run --pipeline <pipeline> --env test --params dataset=tiny,...` as a user types it:
+    through the project's own `run` command (stage cache, model and parameter selection)."""
+    from click.testing import CliRunner
+    from kedro.framework.startup import bootstrap_project
+
+    from siger_kedro.cli import run
+
+    bootstrap_project(project)
+    result = CliRunner().invoke(run, ["--pipeline", pipeline, "--env", env, "--params",
+                                      ",".join(["dataset=tiny", *params])], catch_exceptions=False)
+    assert result.exit_code == 0, result.output

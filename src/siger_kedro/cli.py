@@ -3,7 +3,8 @@
 - Nodes whose outputs were computed from the same inputs, parameters and code are skipped (see
   `siger_kedro.cache`); `--no-cache` runs everything.
 - `compare` trains only the models `compare.models` selects: the nodes of the other models'
-  namespaces (`compare.<model>`) are left out of the run.
+  namespaces (`compare.<model>`) are left out of the run; `sensitivity` likewise sweeps only the
+  parameters `sensitivity.parameters` selects (`sensitivity.<parameter>`).
 
 Explicit node selections (`--nodes`, `--from-nodes`, `--to-nodes`, `--tags`, ...) are honoured
 as given.
@@ -29,6 +30,8 @@ from .hooks import cache_store
 from .locks import dataset_lock
 from .pipelines.compare.nodes import selected_models
 from .pipelines.compare.pipeline import NAMESPACE as COMPARE
+from .pipelines.sensitivity.nodes import selected_parameters
+from .pipelines.sensitivity.pipeline import NAMESPACE as SENSITIVITY
 from .run_status import record_failure
 
 logger = logging.getLogger(__name__)
@@ -40,19 +43,25 @@ def cli() -> None:
     """Project commands."""
 
 
-def _compared(node, params: dict) -> bool:
-    """False for a node of a model that `compare.models` leaves out."""
+# pipeline namespace -> what its parameters select: `<namespace>.<name>` runs only for a selected name
+SELECTED = {COMPARE: lambda params: selected_models(params.get("compare") or {}),
+            SENSITIVITY: lambda params: selected_parameters(params.get("sensitivity") or {})}
+
+
+def _selected(node, params: dict) -> bool:
+    """False for a node of a model that `compare.models` leaves out, or of a parameter that
+    `sensitivity.parameters` leaves out."""
     parts = (node.namespace or "").split(".")
-    if parts[0] != COMPARE or len(parts) < 2:
+    if parts[0] not in SELECTED or len(parts) < 2:
         return True
-    return parts[1] in selected_models(params.get("compare") or {})
+    return parts[1] in SELECTED[parts[0]](params)
 
 
 def _plan(context, names: list[str], use_cache: bool) -> list[str] | None:
-    """Names of the nodes to run: the selected models' nodes, less the cached ones when
-    `use_cache`; None when nothing needs to run."""
+    """Names of the nodes to run: the selected models' and parameters' nodes, less the cached
+    ones when `use_cache`; None when nothing needs to run."""
     nodes = reduce(operator.add, (pipelines[n] for n in names)).nodes
-    wanted = [n.name for n in nodes if _compared(n, context.params)]
+    wanted = [n.name for n in nodes if _selected(n, context.params)]
     if not use_cache:
         return wanted
     stale, _ = stale_nodes(nodes, context.catalog, cache_store(context.project_path))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import torch
 from pydantic import (BaseModel, ConfigDict, Field, NonNegativeInt, PositiveFloat, PositiveInt, TypeAdapter,
@@ -135,6 +135,36 @@ class Ablations(_Section):
     seeds: list[int] = Field(min_length=1)
 
 
+# strict: a value of the wrong type is an error, not converted ("3" is not 3)
+_Count = Annotated[int, Field(strict=True, gt=0)]
+_Weight = Annotated[float, Field(strict=True, ge=0.0)]
+
+
+class SensitivityGrids(_Section):
+    """The values tried per parameter; one field per parameter the sensitivity pipeline sweeps
+    (pipelines/sensitivity/nodes.py: PARAMETERS)."""
+    cooccurrence_k: list[_Count] = Field(min_length=1)
+    ii_layers: list[_Count] = Field(min_length=1)
+    beta: list[Annotated[float, Field(strict=True, ge=0.0, le=1.0)]] = Field(min_length=1)
+    epsilon: list[_Weight] = Field(min_length=1)
+    lambda_p: list[_Weight] = Field(min_length=1)
+    lambda_a: list[_Weight] = Field(min_length=1)
+
+
+class Sensitivity(_Section):
+    parameters: str | list[str]
+    seeds: list[int] = Field(min_length=1)
+    grids: SensitivityGrids
+
+    @field_validator("parameters")
+    @classmethod
+    def _parameters(cls, value):
+        from .pipelines.sensitivity.nodes import selected_parameters  # the one parser of sensitivity.parameters
+
+        selected_parameters({"parameters": value})
+        return value
+
+
 class Recommend(_Section):
     source: str = Field(pattern=r"^(latest|[0-9a-f]{32}|runs:/[0-9a-f]{32}/\S+|models:/\S+)$")
     users: str | int | list[str | int] | None = None
@@ -159,7 +189,7 @@ class ModelBlock(_Section):
 
 SECTIONS = {"training": Training, "evaluation": Evaluation, "graphs": Graphs, "ingest": Ingest,
             "compare": Compare, "ablations": Ablations, "train": Train, "recommend": Recommend,
-            "cold_start": ColdStart}
+            "cold_start": ColdStart, "sensitivity": Sensitivity}
 FREE = {"features", "dataset"}  # checked by their own readers (feature specs) or as a folder name
 
 

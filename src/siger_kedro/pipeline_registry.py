@@ -1,8 +1,8 @@
 """Registry: the stages, `train` (raw data to the trained `train.model`, its metrics, top-K
 list, curves and recommender, and the paper's Figure 1), `compare` (every model of Table 1
 from raw data to the comparison report), `ablations` (SIGER's ablations over seeds),
-`collaborative_coverage` (Figure 1 alone), `cold_start` (RQ2), `recommend` (top-k lists from a trained model) and
-`export_mmrec` (the prepared dataset with its features, in MMRec format)."""
+`collaborative_coverage` (Figure 1 alone), `cold_start` (RQ2), `sensitivity` (RQ4), `recommend`
+(top-k lists from a trained model) and `export_mmrec` (the prepared dataset with its features, in MMRec format)."""
 from kedro.pipeline import Pipeline
 
 from .pipelines import (
@@ -15,6 +15,7 @@ from .pipelines import (
     graphs,
     ingest,
     recommend,
+    sensitivity,
 )
 from .pipelines.model import model_pipeline
 
@@ -37,4 +38,5 @@ def register_pipelines() -> dict[str, Pipeline]:
     return {**stages, "compare": upstream + compare.create_pipeline(),
             "ablations": upstream + ablations.create_pipeline(), "export_mmrec": export,
             "collaborative_coverage": upstream + coverage, "cold_start": upstream + cold_start.create_pipeline(),
+            "sensitivity": upstream + sensitivity.create_pipeline(),
             "recommend": recommend.create_pipeline(), "train": train, "__default__": train}

@@ -10,6 +10,7 @@ from kedro.framework.startup import bootstrap_project
 from mlflow.tracking import MlflowClient
 
 from datagen import write_atomic
+from projects import run_cli
 
 from siger_kedro.models.registry import MODELS as REGISTERED
 
@@ -24,14 +25,7 @@ def _run(project, **params):
 
 def _cli(project, *params: str):
     """`kedro run --pipeline compare --env test` as a user types it (cache and model selection)."""
-    from click.testing import CliRunner
-
-    from siger_kedro.cli import run
-
-    bootstrap_project(project)
-    result = CliRunner().invoke(run, ["--pipeline", "compare", "--env", "test", "--params",
-                                      ",".join(["dataset=tiny", *params])], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
+    run_cli(project, "compare", *params)
 
 
 def test_compare_reports_every_selected_model_with_nested_mlflow_runs(kedro_project):

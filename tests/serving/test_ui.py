@@ -79,7 +79,7 @@ def test_kedro_viz_shows_layers_stage_tags_namespaces_and_previews(in_trained_pr
                                     "reporting"}
     assert {t["id"] for t in graph["tags"]} >= {"ingest", "features", "graphs", "training", "evaluation", "serving"}
     assert {"train"} <= set(graph["modular_pipelines"])  # the default pipeline, `train`
-    for experiment in ("compare", "ablations", "recommend"):  # each experiment pipeline as a namespace
+    for experiment in ("compare", "ablations", "sensitivity", "recommend"):  # each experiment pipeline as a namespace
         assert experiment in json.loads((api / "pipelines" / experiment).read_text())["modular_pipelines"]
     previews = {}
     for name in ("train.top_k", "train.metrics", "train.training_curve", "int_interactions"):

@@ -31,6 +31,17 @@ def summarize(results: list[dict], metrics: dict[str, str] = METRICS, split: str
     return pd.DataFrame(rows)
 
 
+
+def summarize_splits(results: list[dict], metrics: dict[str, str], splits: dict[str, str]) -> pd.DataFrame:
+    """`summarize` once per split (split key -> column prefix), side by side: one row per model,
+    columns such as "valid R@20 mean"; seeds and epochs once, from the first split."""
+    parts = []
+    for split, prefix in splits.items():
+        part = summarize(results, metrics, split=split).set_index("model")
+        part = part.rename(columns=lambda c, p=prefix: f"{p} {c}" if c.split()[0] in metrics.values() else c)
+        parts.append(part if not parts else part[[c for c in part if c.startswith(f"{prefix} ")]])
+    return pd.concat(parts, axis=1).reset_index()
+
 def improvement(table: pd.DataFrame, model: str = "siger", metrics: dict[str, str] = METRICS) -> dict[str, float]:
     """(model - best other model) / best other model, per metric, on the means."""
     if model not in set(table["model"]) or len(table) < 2:

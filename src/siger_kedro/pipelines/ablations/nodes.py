@@ -9,7 +9,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ...graphs.normalize import mix_graphs, normalize_square
-from ...reporting.comparison import markdown_table, summarize
+from ...reporting.comparison import markdown_table, summarize_splits
 from ..compare.nodes import seed_records
 from ..model.nodes import experiment
 
@@ -67,10 +67,7 @@ def compile_ablation_report(info: dict, ablations: dict, single_modalities: list
     """Every variant's valid and test Recall@20 / NDCG@20 (mean ± std over seeds), and its
     change on validation against full SIGER: variants are compared on validation."""
     results = [variants[v] for v in VARIANTS] + list(single_modalities)
-    splits = [summarize(results, METRICS, split=split).set_index("model")
-              .rename(columns=lambda c, split=split: f"{split} {c}" if c.split()[0] in METRICS.values() else c)
-              for split in ("valid", "test")]
-    table = splits[0].join(splits[1][[c for c in splits[1] if c.startswith("test ")]])
+    table = summarize_splits(results, METRICS, {"valid": "valid", "test": "test"}).set_index("model")
     for label in METRICS.values():
         full = table.loc["siger", f"valid {label} mean"]
         table[f"valid {label} vs siger"] = (table[f"valid {label} mean"] - full) / full

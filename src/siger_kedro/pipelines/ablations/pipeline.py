@@ -1,23 +1,16 @@
 """`ablations`: SIGER and each of its ablations under namespace `ablations.<variant>` (plus one
 node for the single-modality variants), over the shared cached upstream stages; one report."""
-from functools import partial, update_wrapper
-
 from kedro.pipeline import Node, Pipeline, pipeline
 
-from ..model import EXPERIMENT, RUNS
+from ..model import EXPERIMENT, RUNS, bound
 from .nodes import VARIANTS, compile_ablation_report, train_single_modalities, train_variant
 
 NAMESPACE = "ablations"
 PARAMS = ["params:siger", "params:ablations", "params:training", "params:evaluation"]
 
 
-def _bound(func, variant: str):
-    """`func` with its variant fixed, keeping its name and module (Kedro's and the cache's keys)."""
-    return update_wrapper(partial(func, variant=variant), func)
-
-
 def create_pipeline(**kwargs) -> Pipeline:
-    variants = sum((pipeline([Node(_bound(train_variant, v), inputs=[*EXPERIMENT, *PARAMS, RUNS], outputs="results",
+    variants = sum((pipeline([Node(bound(train_variant, variant=v), inputs=[*EXPERIMENT, *PARAMS, RUNS], outputs="results",
                                    name="train_variant")],
                              namespace=f"{NAMESPACE}.{v}", inputs={*EXPERIMENT, RUNS}, parameters=set(PARAMS))
                     for v in VARIANTS), Pipeline([]))

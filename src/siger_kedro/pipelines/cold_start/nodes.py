@@ -11,7 +11,7 @@ import scipy.sparse as sp
 from ...data.split import TRAIN, cold_start_split, restricted_to_items
 from ...graphs.cooccurrence import cooccurrence_graph
 from ...graphs.normalize import interaction_matrix, mix_graphs, normalize_bipartite, normalize_square, ui_adjacency
-from ...reporting.comparison import bar_chart, markdown_table, summarize
+from ...reporting.comparison import bar_chart, markdown_table, summarize_splits
 from ...training.experiment import Experiment, evaluator_for
 from ...training.trainer import resolve_device
 from ..compare import tracking
@@ -74,10 +74,7 @@ def train_cold_start(interactions: pd.DataFrame, cold: dict, info: dict, feature
 
 def compile_cold_start_report(info: dict, cold: dict, cold_start: dict, results: list[dict]):
     """Test Recall@20 / NDCG@20 on all items and on cold items (mean ± std over seeds)."""
-    parts = [summarize(results, METRICS, split=split).set_index("model")
-             .rename(columns=lambda c, s=split: f"{SPLITS[s]} {c}" if c.split()[0] in METRICS.values() else c)
-             for split in SPLITS]
-    table = parts[0].join(parts[1][[c for c in parts[1] if c.startswith(SPLITS["cold_test"])]]).reset_index()
+    table = summarize_splits(results, METRICS, SPLITS)
     labels = {f"{where} {label}": f"{where} {label}" for where in SPLITS.values() for label in METRICS.values()}
     n = len(cold_start["seeds"])
     title = (f"{info['name']}: cold start, {len(cold['cold_items'])} cold items ({cold['fraction']:.0%}), test, "

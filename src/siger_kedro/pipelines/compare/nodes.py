@@ -31,19 +31,23 @@ from . import tracking
 logger = logging.getLogger(__name__)
 
 
-def selected_models(compare: dict) -> list[str]:
-    """`compare.models`: a list, or one string of names separated by spaces or '+' (Kedro's
-    --params splits on commas, so `--params "compare.models=lightgcn siger"` works from a shell);
-    null or "all" = every registered model."""
-    chosen = compare.get("models")
+def selected_names(chosen: str | list[str] | None, known, key: str, kind: str) -> list[str]:
+    """A selection parameter (`key`): a list, or one string of names separated by spaces or '+'
+    (Kedro's --params splits on commas, so `--params "compare.models=lightgcn siger"` works from
+    a shell); null or "all" = every `known` name. Unknown names are an error naming them."""
     if chosen is None or chosen == "all":
-        return list(MODELS)
+        return list(known)
     if isinstance(chosen, str):
         chosen = chosen.replace("+", " ").split()
-    unknown = [m for m in chosen if m not in MODELS]
+    unknown = [m for m in chosen if m not in known]
     if unknown or not chosen:
-        raise ValueError(f"compare.models names {unknown or 'no model'}; known models: {', '.join(MODELS)}")
+        raise ValueError(f"{key} names {unknown or f'no {kind}'}; known {kind}s: {', '.join(known)}")
     return list(dict.fromkeys(chosen))
+
+
+def selected_models(compare: dict) -> list[str]:
+    """`compare.models` (`selected_names`): the registered models it selects."""
+    return selected_names(compare.get("models"), MODELS, "compare.models", "model")
 
 
 def logged_training(job, store: RunStore, run_name: str, tags: dict[str, str],

@@ -2,6 +2,8 @@
 `template()` instantiated with `pipeline(template, namespace=...)` by every pipeline that
 trains: `train` (namespace `train`, the model named by `train.model`) and `compare` (namespace
 `compare.<model>`, after that model's search)."""
+from functools import partial, update_wrapper
+
 from kedro.pipeline import Node, Pipeline, pipeline
 
 from .nodes import evaluate_model, package_recommender, plot_training_curve, train_model
@@ -41,3 +43,9 @@ def model_pipeline(namespace: str, settings: str | None = None, extra: Pipeline 
         mapping["settings"] = settings
     return pipeline((extra or Pipeline([])) + template(), namespace=namespace, inputs=mapping,
                     parameters=set(SHARED_PARAMS) | set(parameters))
+
+
+def bound(func, **fixed):
+    """`func` with keyword arguments fixed (one per namespace, e.g. an ablation's variant),
+    keeping its name and module (Kedro's and the cache's keys)."""
+    return update_wrapper(partial(func, **fixed), func)
