@@ -181,8 +181,8 @@ class Freedom(nn.Module):
         if self.train_adjacency is None:  # called without start_epoch
             self.train_adjacency = self.prune()
         u, i = self.forward(self.train_adjacency)
-        # index_select, not x[idx]: its backward adds rows where x[idx]'s sorts and scatters
-        # into a zeroed table, which with torch.unique was a fifth of an epoch
+        # index_select, not x[idx]: its backward adds rows where x[idx]'s zero-fills the whole
+        # table and scatters into it (that was half of the loss and backward's time)
         ub, rows = u.index_select(0, users), torch.cat([pos, neg])
         bpr = rows_bpr_loss(ub, i.index_select(0, rows))
         # each distinct item of the batch projected once (a 4096-row batch of ML-100k names ~1,500)
