@@ -22,9 +22,10 @@ from ..models.registry import create_model
 from ..training.experiment import Experiment
 from ..training.sampler import NegativeSampler
 from ..training.trainer import TrainConfig, adam, epoch_batches, epoch_triples
-from .training import Clock
+from .training import PHASES as EPOCH_PHASES
+from .training import Clock, timed_step
 
-PHASES = ("graph_rebuild", "sampling", "forward", "backward", "step")
+PHASES = ("graph_rebuild", *EPOCH_PHASES)  # sampling, forward_losses, backward, optimizer_step
 
 
 def epoch_phases(model: torch.nn.Module, experiment: Experiment, device: torch.device, epoch: int,
@@ -42,16 +43,7 @@ def epoch_phases(model: torch.nn.Module, experiment: Experiment, device: torch.d
     triples = epoch_triples(users, items, sampler, epoch_batches(users.numel(), config.batch_size, 0, epoch, device))
     seconds["sampling"] = clock() - start
     for batch in triples:
-        start = clock()
-        loss = model.loss(*batch)["loss"]
-        middle = clock()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        end = clock()
-        optimizer.step()
-        seconds["forward"] += middle - start
-        seconds["backward"] += end - middle
-        seconds["step"] += clock() - end
+        timed_step(model, optimizer, clock, batch, seconds)
     seconds["epoch"] = sum(seconds[p] for p in PHASES)
     return seconds
 

@@ -105,6 +105,21 @@ class TrainData:
         return plan
 
 
+def timed_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, clock: Clock, triple,
+               phases: dict[str, float]) -> None:
+    """One training step, its loss (forward), backward and optimiser times added to `phases`."""
+    t1 = clock()
+    loss = model.loss(*triple)["loss"]
+    t2 = clock()
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    t3 = clock()
+    optimizer.step()
+    t4 = clock()
+    for name, dt in zip(PHASES[1:], (t2 - t1, t3 - t2, t4 - t3)):
+        phases[name] += dt
+
+
 def timed_epoch(model: torch.nn.Module, data: TrainData, device: torch.device, max_batches: int | None,
                 warmup: bool = True) -> dict:
     """One epoch of `fit`'s batch loop (fused Adam, the epoch's triples sampled up front), each
@@ -119,16 +134,7 @@ def timed_epoch(model: torch.nn.Module, data: TrainData, device: torch.device, m
     batches = batches if full else batches[:max_batches]
 
     def step(triple, phases):
-        t1 = clock()
-        loss = model.loss(*triple)["loss"]
-        t2 = clock()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        t3 = clock()
-        optimizer.step()
-        t4 = clock()
-        for name, dt in zip(PHASES[1:], (t2 - t1, t3 - t2, t4 - t3)):
-            phases[name] += dt
+        timed_step(model, optimizer, clock, triple, phases)
 
     if warmup:  # the first batch pays for the allocator and thread pool
         step(epoch_triples(data.users, data.items, sampler, batches[:1])[0], dict.fromkeys(PHASES, 0.0))
