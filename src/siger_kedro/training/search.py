@@ -9,9 +9,9 @@ again (its training resumes from its checkpoint in the run store).
 """
 from __future__ import annotations
 
-import itertools
 import json
 import logging
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -77,7 +77,7 @@ def _encoded(value):
 
 def search_size(defaults: dict, grid: dict[str, list]) -> int:
     """How many settings the whole search space holds."""
-    return len(list(itertools.product(*search_space(defaults, grid).values())))
+    return math.prod(len(values) for values in search_space(defaults, grid).values())
 
 
 def _settings(trial: FrozenTrial, space: dict[str, list]) -> tuple:
@@ -108,7 +108,7 @@ def run_search(
     if budget is not None and (int(budget) != budget or budget < 1):
         raise ValueError(f"compare.budget must be a positive integer or null, got {budget!r}")
     space = search_space(defaults, grid)
-    size = search_size(defaults, grid)
+    size = math.prod(len(choices) for choices in space.values())
     values = {k: {_encoded(v): v for v in choices} for k, choices in space.items()}
     space = {k: list(choices) for k, choices in values.items()}  # as Optuna sees it
 
@@ -151,15 +151,13 @@ def run_search(
 
     if len(_distinct(study, space)) < target:  # TPE may repeat a setting: ask up to 10x
         study.optimize(objective, n_trials=10 * target, callbacks=[enough])
-    trials = []
-    for t in _distinct(study, space).values():
-        trials.append({"trial": t.number, "hyperparameters": hyperparameters(t.params), "state": t.state.name,
-                       "epochs": t.last_step, **t.user_attrs.get("record", {})})
-    finished = [t for t in trials if t["state"] == "COMPLETE"]
+    done = list(_distinct(study, space).values())
+    trials = [{"trial": t.number, "hyperparameters": hyperparameters(t.params), "state": t.state.name,
+               "epochs": t.last_step, **t.user_attrs.get("record", {})} for t in done]
+    finished = [(t.value, record) for t, record in zip(done, trials) if t.state == TrialState.COMPLETE]
     if not finished:
         raise RuntimeError(f"study {study_name}: every trial was pruned or failed")
-    best_trial = study.best_trial
-    best = next(t for t in finished if t["trial"] == best_trial.number)
+    best = max(finished, key=lambda pair: pair[0])[1]  # the first of equals: the earlier trial
     return SearchResult(study, trials, best)
 
 
