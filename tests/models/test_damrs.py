@@ -160,3 +160,24 @@ def test_switches_remove_their_terms():
     u, i = model.embeddings()
     expected = torch.nn.functional.softplus((u[users] * i[neg]).sum(1) - (u[users] * i[pos]).sum(1)).mean()
     assert torch.allclose(terms["loss"], expected, atol=1e-6)
+
+
+def test_the_gpu_form_of_the_distinct_rows_gives_the_cpu_loss_and_gradient(monkeypatch):
+    # on a GPU the KL and alignment terms mask repeated rows instead of calling torch.unique
+    from siger_kedro.models import damrs, losses
+
+    users, pos, neg = torch.tensor([1, 2, 1, 3, 2]), torch.tensor([1, 2, 1, 3, 0]), torch.tensor([0, 4, 4, 0, 5])
+
+    def run():
+        torch.manual_seed(0)
+        model = build(tiny_inputs(), DAMRSConfig(embedding_dim=8), torch.device("cpu"))
+        terms = model.loss(users, pos, neg)
+        terms["loss"].backward()
+        return terms, model.item_embedding.grad.clone()
+
+    on_cpu, grad_cpu = run()
+    monkeypatch.setattr(damrs, "unique_rows", lambda ids: (ids, losses.first_occurrences(ids)))
+    masked, grad_masked = run()
+    for term in ("au", "ai", "loss"):
+        assert torch.allclose(on_cpu[term], masked[term], atol=1e-6), term
+    assert torch.allclose(grad_cpu, grad_masked, atol=1e-6)

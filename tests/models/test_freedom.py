@@ -163,3 +163,18 @@ def test_text_and_genre_graph_is_mixed_nine_to_one():
     model = build(inputs, FreedomConfig(embedding_dim=4), torch.device("cpu"))
     expected = frozen_item_graph({m: inputs.knn_graph(m, 10) for m in ("text", "genre")}, {"text": 0.9, "genre": 0.1})
     np.testing.assert_allclose(model.item_graph.matrix.to_dense().numpy(), expected.toarray(), rtol=1e-6)
+
+
+def test_modal_terms_need_no_torch_unique_for_small_or_large_batches(monkeypatch):
+    # torch.unique reads its output size back to the host: one GPU synchronisation per batch
+    model = _model(reg_weight=0.5)
+    model.start_epoch(1)
+    monkeypatch.setattr(torch, "unique", lambda *a, **k: pytest.fail("torch.unique in the batch loss"))
+    for size in (3, N_ITEMS):  # 2 * size rows: fewer than the catalogue, more than it
+        users = torch.arange(size) % N_USERS
+        pos, neg = torch.arange(size) % N_ITEMS, (torch.arange(size) + 1) % N_ITEMS
+        t = model.loss(users, pos, neg)
+        u = model.forward(model.train_adjacency)[0][users]
+        modal = sum(bpr_loss((u * model.projections[m](x[pos])).sum(1), (u * model.projections[m](x[neg])).sum(1))
+                    for m, x in model.features.items())
+        assert torch.isclose(t["modal_bpr"], modal, atol=1e-6)

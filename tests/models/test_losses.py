@@ -148,3 +148,29 @@ def test_info_nce_over_kept_rows_equals_the_loss_over_unique_rows_with_gradients
         assert torch.allclose(masked, reference, atol=1e-6)
         for g, e in zip(grads, expected):
             assert (g is None and e is None) or torch.allclose(g, e, atol=1e-6)
+
+
+def test_kept_mean_averages_the_kept_rows_and_columns_only():
+    from siger_kedro.models.losses import kept_mean
+
+    x = torch.arange(12.0).view(3, 4)
+    assert kept_mean(x).item() == pytest.approx(5.5)
+    rows, cols = torch.tensor([True, False, True]), torch.tensor([False, True, True, False])
+    assert kept_mean(x, rows).item() == pytest.approx((0 + 1 + 2 + 3 + 8 + 9 + 10 + 11) / 8)
+    assert kept_mean(x, rows, cols).item() == pytest.approx((1 + 2 + 9 + 10) / 4)
+    assert kept_mean(x, None, cols).item() == pytest.approx((1 + 2 + 5 + 6 + 9 + 10) / 6)
+
+
+def test_projected_rows_gives_the_projection_of_the_rows_in_either_form():
+    from siger_kedro.models.base import projected_rows
+
+    torch.manual_seed(0)
+    table, proj = torch.rand(5, 3, requires_grad=True), torch.nn.Linear(3, 2)
+    for rows in (torch.tensor([4, 0, 4]), torch.tensor([4, 0, 4, 1, 1, 2])):  # fewer rows than the table, more
+        got = projected_rows(proj, table, rows)
+        expected = proj(table)[rows]
+        assert torch.allclose(got, expected)
+        weights = torch.rand_like(got)
+        (grad_got,) = torch.autograd.grad((got * weights).sum(), table)
+        (grad_expected,) = torch.autograd.grad((expected * weights).sum(), table)
+        assert torch.allclose(grad_got, grad_expected, atol=1e-6)

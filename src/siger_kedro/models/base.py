@@ -106,6 +106,17 @@ def feature_tables(features: dict[str, torch.Tensor], trainable: bool) -> nn.Par
     return nn.ParameterDict({m: nn.Parameter(x.clone(), requires_grad=trainable) for m, x in features.items()})
 
 
+def projected_rows(project: nn.Module, features: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    """project(features)[rows], as a batch's loss needs it, without torch.unique (on a GPU its
+    output size is a host synchronisation every batch). A batch that names at least as many
+    rows as the table holds projects the whole table once and picks its rows (repeats cost
+    nothing, and the gradient reaches the features as one dense product instead of a
+    scatter into a zeroed table); a smaller one projects its own rows."""
+    if rows.numel() >= features.shape[0]:
+        return project(features).index_select(0, rows)
+    return project(features.index_select(0, rows))
+
+
 def require_modalities(model: str, features) -> None:
     if not features:
         raise ValueError(f"{model} needs at least one modality feature, the dataset has none")

@@ -36,7 +36,7 @@ from ..graphs.cooccurrence import cooccurrence_graph
 from ..graphs.knn import binary
 from ..graphs.normalize import normalize_square
 from .base import ModelInputs, embedding_table, require_modalities, split_users_items
-from .losses import bpr_loss, l2_penalty
+from .losses import bpr_loss, kept_mean, l2_penalty, unique_rows
 from .propagation import last_layer, lightgcn
 from .sparse import SparseOperator
 
@@ -110,15 +110,17 @@ def pseudo_positives(
     return mm, single
 
 
-def graded_infonce(logits: torch.Tensor, mm: torch.Tensor, single: torch.Tensor) -> torch.Tensor:
-    """-log(sum_mm e^l / sum_all e^l) - log(sum_single e^l / (sum_all - sum_mm e^l)), mean over rows."""
+def graded_infonce(logits: torch.Tensor, mm: torch.Tensor, single: torch.Tensor,
+                   keep: torch.Tensor | None = None) -> torch.Tensor:
+    """-log(sum_mm e^l / sum_all e^l) - log(sum_single e^l / (sum_all - sum_mm e^l)), mean over
+    the rows (those `keep` marks, when given)."""
     logits = logits.float()  # under autocast: 1 - 1e-6 below is 1 in bfloat16, and log1p(-1) = -inf
     lse_all = logits.logsumexp(1)
     lse_mm = logits.gather(1, mm).logsumexp(1)
     lse_single = logits.gather(1, single).logsumexp(1)
     # log(sum_all - sum_mm) = lse_all + log(1 - e^(lse_mm - lse_all)), kept finite
     lse_rest = lse_all + torch.log1p(-torch.exp(lse_mm - lse_all).clamp(max=1 - 1e-6))
-    return ((lse_all - lse_mm) + (lse_rest - lse_single)).mean()
+    return kept_mean((lse_all - lse_mm) + (lse_rest - lse_single), keep)
 
 
 # -- the model ---------------------------------------------------------------------------------
@@ -177,24 +179,27 @@ class DAMRS(nn.Module):
             terms["bpr"] = bpr_loss(pos_scores, neg_scores)
         total = terms["bpr"]
 
-        bu, bi = torch.unique(users), torch.unique(torch.cat([pos, neg]))
+        # the batch's distinct users and items (losses.unique_rows: no host sync on a GPU)
+        (bu, keep_u), (bi, keep_i) = unique_rows(users), unique_rows(torch.cat([pos, neg]))
         if c.kl_weight:
             # L_AU: symmetric KL of the user's preference over the batch items, ID vs content
             logit_id = u[bu] @ F.normalize(i_id[bi], dim=1).T
             logit_content = u[bu] @ F.normalize(content[bi], dim=1).T
-            terms["au"] = symmetric_bernoulli_kl(logit_id, logit_content).mean()
+            terms["au"] = kept_mean(symmetric_bernoulli_kl(logit_id, logit_content), keep_u, keep_i)
             total = total + c.kl_weight * terms["au"]
         k = min(c.n_positives, self.n_items // 2)
         if c.neighbor_weight and k > 0:
-            terms["ai"] = self._item_alignment(views, bi, k)
+            terms["ai"] = self._item_alignment(views, bi, k, keep_i)
             total = total + c.neighbor_weight * terms["ai"]
         if c.reg_weight:
             terms["reg"] = l2_penalty(self.user_embedding[users], self.item_embedding[pos], self.item_embedding[neg])
             total = total + c.reg_weight * terms["reg"]
         return {**terms, "loss": total}
 
-    def _item_alignment(self, views: dict[str, torch.Tensor], rows: torch.Tensor, k: int) -> torch.Tensor:
-        """L_AI over the batch items `rows`, averaged over views; memory is rows x n_items."""
+    def _item_alignment(self, views: dict[str, torch.Tensor], rows: torch.Tensor, k: int,
+                        keep: torch.Tensor | None = None) -> torch.Tensor:
+        """L_AI over the batch items `rows` (those `keep` marks), averaged over views; memory is
+        rows x n_items."""
         normed = {v: F.normalize(h, dim=1) for v, h in views.items()}
         cos = {v: normed[v][rows] @ normed[v].T for v in self.views}
         with torch.no_grad():
@@ -203,7 +208,7 @@ class DAMRS(nn.Module):
         loss = 0.0
         for own, v in enumerate(self.views):
             mm, single = pseudo_positives(probs, own, k, summed)
-            loss = loss + graded_infonce(cos[v] / self.config.temperature, mm, single)
+            loss = loss + graded_infonce(cos[v] / self.config.temperature, mm, single, keep)
         return loss / len(self.views)
 
 

@@ -76,6 +76,23 @@ def unique_rows(ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
     return ids, first_occurrences(ids)
 
 
+def kept_mean(values: torch.Tensor, *keeps: torch.Tensor | None) -> torch.Tensor:
+    """Mean of `values` over the entries whose index along dimension d is kept by keeps[d]
+    (`unique_rows`' masks; None keeps the whole dimension): the mean over a batch's distinct
+    rows computed at the batch's fixed size."""
+    weight = None
+    for dim, keep in enumerate(keeps):
+        if keep is not None:
+            shape = [1] * values.dim()
+            shape[dim] = -1
+            mask = keep.view(shape).to(values.dtype)
+            weight = mask if weight is None else weight * mask
+    if weight is None:
+        return values.mean()
+    weight = weight.expand_as(values)
+    return (values * weight).sum() / weight.sum()
+
+
 class _BatchInfoNCE(torch.autograd.Function):
     """Mean over rows i of logsumexp_j(a_i . b_j) - a_i . b_i, where the diagonal logits may be
     given instead (`positive`, Eq 14). With `keep` (bool per row), only the kept rows count

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .base import ModelInputs, embedding_table, require_modalities
+from .base import ModelInputs, embedding_table, projected_rows, require_modalities
 from .losses import bpr_loss, emb_loss
 
 
@@ -42,12 +42,9 @@ class VBPR(nn.Module):
         nn.init.xavier_normal_(self.content.weight)
         nn.init.zeros_(self.content.bias)
 
-    def item_representation(self, items: torch.Tensor | None = None) -> torch.Tensor:
-        """[γ_i ; E f_i] for `items` (default: every item), rows x 2d. A batch maps only its
-        own items through E: the rest of the catalogue plays no part in its loss."""
-        if items is None:
-            return torch.cat([self.item_embedding, self.content(self.item_features)], dim=1)
-        return torch.cat([self.item_embedding[items], self.content(self.item_features[items])], dim=1)
+    def item_representation(self) -> torch.Tensor:
+        """[γ_i ; E f_i] of every item, items x 2d."""
+        return torch.cat([self.item_embedding, self.content(self.item_features)], dim=1)
 
     @torch.no_grad()
     def embeddings(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -55,9 +52,9 @@ class VBPR(nn.Module):
 
     def loss(self, users, pos, neg) -> dict[str, torch.Tensor]:
         u = self.user_embedding[users]
-        # Each distinct item of the batch goes through E once (batches repeat items).
-        items, inverse = torch.unique(torch.cat([pos, neg]), return_inverse=True)
-        ip, ineg = self.item_representation(items)[inverse].split(pos.shape[0])
+        rows = torch.cat([pos, neg])
+        content = projected_rows(self.content, self.item_features, rows)
+        ip, ineg = torch.cat([self.item_embedding.index_select(0, rows), content], dim=1).split(pos.shape[0])
         bpr = bpr_loss((u * ip).sum(1), (u * ineg).sum(1))
         reg = emb_loss(u, ip, ineg)
         return {"bpr": bpr, "reg": reg, "loss": bpr + self.config.reg_weight * reg}
