@@ -93,26 +93,22 @@ def evaluator_for(experiment: Experiment, evaluation: dict, device: torch.device
     return Evaluator(experiment.inputs.n_items, ks=evaluation["ks"], batch_size=evaluation["batch_size"], device=device)
 
 
-def score(model: torch.nn.Module, experiment: Experiment, evaluation: dict, device: torch.device) -> dict[str, float]:
+def scores_and_users(model: torch.nn.Module, experiment: Experiment, evaluation: dict,
+                     device: torch.device) -> tuple[dict[str, float], pd.DataFrame]:
     """valid_* and test_* metrics of the model's current weights (MMRec's protocol: the test
-    ranking masks training items, and validation items too when `mask_valid_in_test`)."""
+    ranking masks training items, and validation items too when `mask_valid_in_test`), and
+    each test user's metrics (column `user`, internal id, then one column per metric): what
+    paired tests between models compare. test_* are their means: the test users are ranked once."""
     user_emb, item_emb = model.embeddings()
     evaluator = evaluator_for(experiment, evaluation, device)
     train = experiment.inputs.train
     test_exclude = [train, experiment.valid] if evaluation["mask_valid_in_test"] else [train]
     metrics = {f"valid_{k}": v for k, v in evaluator.evaluate(user_emb, item_emb, experiment.valid, [train]).items()}
-    metrics |= {f"test_{k}": v for k, v in evaluator.evaluate(user_emb, item_emb, experiment.test, test_exclude).items()}
-    return metrics
+    users, values = evaluator.evaluate_users(user_emb, item_emb, experiment.test, test_exclude)
+    metrics |= {f"test_{k}": float(v.mean()) if len(v) else float("nan") for k, v in values.items()}
+    return metrics, pd.DataFrame({"user": users.astype(np.int64), **values})
 
 
-def per_user_test_scores(model: torch.nn.Module, experiment: Experiment, evaluation: dict,
-                         device: torch.device) -> pd.DataFrame:
-    """Each test user's metrics under `score`'s protocol (column `user`, internal id, then one
-    column per metric): what paired tests between models compare. Their means are `score`'s
-    test_* values."""
-    user_emb, item_emb = model.embeddings()
-    train = experiment.inputs.train
-    exclude = [train, experiment.valid] if evaluation["mask_valid_in_test"] else [train]
-    users, values = evaluator_for(experiment, evaluation, device).evaluate_users(user_emb, item_emb, experiment.test,
-                                                                                 exclude)
-    return pd.DataFrame({"user": users.astype(np.int64), **values})
+def score(model: torch.nn.Module, experiment: Experiment, evaluation: dict, device: torch.device) -> dict[str, float]:
+    """valid_* and test_* metrics of the model's current weights (`scores_and_users`)."""
+    return scores_and_users(model, experiment, evaluation, device)[0]
