@@ -135,6 +135,10 @@ class Ablations(_Section):
     seeds: list[int] = Field(min_length=1)
 
 
+class Experiments(_Section):
+    workers: Annotated[int, Field(strict=True, gt=0)] = 1  # independent trainings side by side (training.pool)
+
+
 # strict: a value of the wrong type is an error, not converted ("3" is not 3)
 _Count = Annotated[int, Field(strict=True, gt=0)]
 _Weight = Annotated[float, Field(strict=True, ge=0.0)]
@@ -149,6 +153,7 @@ class SensitivityGrids(_Section):
     epsilon: list[_Weight] = Field(min_length=1)
     lambda_p: list[_Weight] = Field(min_length=1)
     lambda_a: list[_Weight] = Field(min_length=1)
+    tau_p: list[Annotated[float, Field(strict=True, gt=0.0)]] = Field(min_length=1)
 
 
 class Sensitivity(_Section):
@@ -189,7 +194,7 @@ class ModelBlock(_Section):
 
 SECTIONS = {"training": Training, "evaluation": Evaluation, "graphs": Graphs, "ingest": Ingest,
             "compare": Compare, "ablations": Ablations, "train": Train, "recommend": Recommend,
-            "cold_start": ColdStart, "sensitivity": Sensitivity}
+            "cold_start": ColdStart, "sensitivity": Sensitivity, "experiments": Experiments}
 FREE = {"features", "dataset"}  # checked by their own readers (feature specs) or as a folder name
 
 

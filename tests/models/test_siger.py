@@ -148,3 +148,66 @@ def test_the_gpu_form_of_the_unique_rows_gives_the_cpu_loss(monkeypatch):
     masked = _model(config).loss(users, pos, neg)
     for term in ("mm", "bm", "loss"):
         assert torch.allclose(on_cpu[term], masked[term], atol=1e-6), term
+
+
+def test_constant_modulus_weights_move_the_rows_alike_but_carry_no_gradient_through_w():
+    import torch.nn.functional as F
+
+    torch.manual_seed(4)
+    e = torch.randn(6, 3, dtype=torch.float64, requires_grad=True)
+    torch.manual_seed(5)
+    moving = perturb(e, 0.1, modulus_weighting=True)
+    torch.manual_seed(5)
+    constant = perturb(e, 0.1, modulus_weighting=True, weight_gradient=False)
+    assert torch.allclose(moving, constant, atol=1e-12)  # the same draws, the same output
+    # the constant form's gradient is autograd's with w detached
+    torch.manual_seed(5)
+    step = F.normalize(torch.rand_like(e), dim=1) * torch.sign(e.detach()) * 0.1
+    perm = torch.randperm(6)
+    w = (e.norm(dim=1, keepdim=True) / e.norm(dim=1).max()).detach()
+    reference = e + 0.1 * w * F.normalize(e + w * step, dim=1)[perm]
+    g = torch.randn(6, 3, dtype=torch.float64)
+    (expected,) = torch.autograd.grad(reference, e, g)
+    (got,) = torch.autograd.grad(constant, e, g)
+    (with_w,) = torch.autograd.grad(moving, e, g)
+    assert torch.allclose(got, expected, atol=1e-12) and not torch.allclose(got, with_w, atol=1e-6)
+
+
+def test_l2_on_the_final_representations_reads_eq_17_rows():
+    users, pos, neg = torch.tensor([0, 2, 0]), torch.tensor([1, 1, 3]), torch.tensor([2, 0, 4])
+    model = _model(SigerConfig(embedding_dim=4, reg_target="final", use_mp=False))
+    r = model.forward()
+    expected = (r.user[users].square().sum() + r.item[torch.cat([pos, neg])].square().sum()) / 3
+    assert torch.allclose(model.loss(users, pos, neg)["reg"], expected, atol=1e-6)
+    layer0 = _model(SigerConfig(embedding_dim=4, use_mp=False)).loss(users, pos, neg)["reg"]
+    assert not torch.isclose(layer0, expected)
+
+
+def test_contrastive_terms_over_every_user_and_item():
+    from siger_kedro.models.losses import info_nce
+
+    model = _model(SigerConfig(embedding_dim=4, use_mp=False, contrastive_nodes="all"))
+    terms = model.loss(torch.tensor([0, 0]), torch.tensor([1, 1]), torch.tensor([2, 3]))
+    r = model.forward()
+    assert torch.allclose(terms["bm"], info_nce(r.user_fused, r.user_id, 0.2) + info_nce(r.item_fused, r.item_id, 0.2),
+                          atol=1e-6)
+
+
+def test_reversed_view_order_lets_the_other_modality_play_v():
+    from siger_kedro.models.losses import anchor_info_nce
+
+    batch = torch.tensor([0, 1, 2]), torch.tensor([0, 1, 2]), torch.tensor([3, 4, 3])
+    by_name = _model(SigerConfig(embedding_dim=4, use_mp=False)).loss(*batch)["mm"]
+    model = _model(SigerConfig(embedding_dim=4, use_mp=False, da_view_order="reversed"))
+    reversed_ = model.loss(*batch)["mm"]
+    r, rows = model.forward(), torch.tensor([0, 1, 2])
+    expected = (anchor_info_nce(r.user_sem["text"][rows], r.user_sem["image"][rows], r.user_id[rows], 0.2)
+                + anchor_info_nce(r.item_sem["text"][rows], r.item_sem["image"][rows], r.item_id[rows], 0.2))
+    assert torch.allclose(reversed_, expected, atol=1e-6) and not torch.isclose(reversed_, by_name)
+
+
+@pytest.mark.parametrize("field, value", [("reg_target", "last"), ("contrastive_nodes", "some"),
+                                          ("da_view_order", "random")])
+def test_unknown_readings_are_refused(field, value):
+    with pytest.raises(ValueError, match=f"siger {field} must be"):
+        SigerConfig(**{field: value})

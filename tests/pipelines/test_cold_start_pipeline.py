@@ -15,8 +15,10 @@ from siger_kedro.parameters import ParameterError
 
 def test_cold_start_pipeline_trains_on_the_cold_split_and_reports_cold_and_all_items(kedro_project):
     write_atomic(kedro_project / "data" / "01_raw" / "tiny")
-    run_pipeline(kedro_project, "cold_start")
+    # the four trainings (two models x two seeds) in two worker processes, reported in order
+    run_pipeline(kedro_project, "cold_start", **{"experiments.workers": 2})
     data = kedro_project / "data"
+    assert len(list((data / "06_models" / "tiny" / "runs").iterdir())) == 4
     cold = json.loads((data / "02_intermediate" / "tiny" / "cold_start" / "cold_items.json").read_text())
     assert len(cold["cold_items"]) == 6 and cold["fraction"] == 0.2  # 20% of 30 items
     inter = pd.read_parquet(data / "02_intermediate" / "tiny" / "cold_start" / "interactions.parquet")
@@ -33,6 +35,8 @@ def test_cold_start_pipeline_trains_on_the_cold_split_and_reports_cold_and_all_i
     runs = client.search_runs([client.get_experiment_by_name("siger_kedro").experiment_id])
     names = sorted(r.data.tags["mlflow.runName"] for r in runs if "/seed-" in r.data.tags.get("mlflow.runName", ""))
     assert names == ["lightgcn/seed-1", "lightgcn/seed-2", "siger/seed-1", "siger/seed-2"]
+    # trained by the workers, so the reporting loop found every run finished in the store
+    assert all("reused_run" in r.data.tags for r in runs if "/seed-" in r.data.tags.get("mlflow.runName", ""))
 
 
 def test_unknown_cold_start_model_is_refused_before_anything_runs(kedro_project):

@@ -41,6 +41,20 @@ class SigerConfig:
     # ID embeddings before the contrastive gradients, hundreds of times larger at
     # initialisation, reach them (README, "SIGER on MovieLens-100k").
     aux_warmup_epochs: int = 0
+    # Readings the paper leaves open (docs/siger.md), each a choice to make on validation; the
+    # defaults are the readings this code has always taken.
+    weight_gradient: bool = True  # Eq 12: W_p carries gradient; False: a constant per step
+    reg_target: str = "layer0"  # Eq 19's L2 on the layer-0 ID rows, or "final": on E (Eq 17)
+    contrastive_nodes: str = "batch"  # Eq 13, 14, 16 over the batch's unique nodes, or "all"
+    da_view_order: str = "name"  # Eq 14's "v": the first modality of a pair by name, or "reversed"
+
+    def __post_init__(self):
+        if self.reg_target not in ("layer0", "final"):
+            raise ValueError(f"siger reg_target must be 'layer0' or 'final', got {self.reg_target!r}")
+        if self.contrastive_nodes not in ("batch", "all"):
+            raise ValueError(f"siger contrastive_nodes must be 'batch' or 'all', got {self.contrastive_nodes!r}")
+        if self.da_view_order not in ("name", "reversed"):
+            raise ValueError(f"siger da_view_order must be 'name' or 'reversed', got {self.da_view_order!r}")
 
 
 @dataclass
@@ -64,15 +78,20 @@ class Representations:
         return self.item_id + self.item_fused
 
 
-def perturb(e: torch.Tensor, epsilon: float, modulus_weighting: bool) -> torch.Tensor:
+def perturb(e: torch.Tensor, epsilon: float, modulus_weighting: bool, weight_gradient: bool = True) -> torch.Tensor:
     """Eq 12: E + eps * w ⊙ shuffle_rows(normalize(E + eps * w ⊙ sign(E) ⊙ normalize(U(0,1)))).
     With modulus weighting, items with small embeddings get proportionally small noise;
-    without it (SIGER-MP*), w = 1."""
+    without it (SIGER-MP*), w = 1. `weight_gradient=False` treats w as a constant."""
     with torch.no_grad():  # the noise direction carries no gradient
         step = F.normalize(torch.rand_like(e), dim=1).mul_(torch.sign(e)).mul_(epsilon)
     perm = torch.randperm(e.shape[0], device=e.device)
-    if modulus_weighting:
+    if modulus_weighting and weight_gradient:
         return _WeightedPerturbation.apply(e, step, perm, epsilon)
+    if modulus_weighting:
+        with torch.no_grad():
+            norms = torch.linalg.vector_norm(e, dim=1, keepdim=True)
+            w = norms / norms.max().clamp_min(1e-12)
+        return e + epsilon * w * F.normalize(e + w * step, dim=1).index_select(0, perm)
     return e + epsilon * F.normalize(e + step, dim=1).index_select(0, perm)
 
 
@@ -157,7 +176,8 @@ class Siger(nn.Module):
         if not perturbed:
             return last_layer(self.item_graphs[m], e, self.config.ii_layers)
         for _ in range(self.config.ii_layers):
-            e = perturb(self.item_graphs[m] @ e, self.config.epsilon, self.config.modulus_weighting)
+            e = perturb(self.item_graphs[m] @ e, self.config.epsilon, self.config.modulus_weighting,
+                        self.config.weight_gradient)
         return e
 
     def forward(self) -> Representations:
@@ -195,19 +215,25 @@ class Siger(nn.Module):
     ) -> dict[str, torch.Tensor]:
         """Eq 19 on a batch of (user, positive, negative) triples; returns each term and
         `loss`, the weighted total. Contrastive terms use the batch's unique users and
-        positive items (`losses.unique_rows`: no host sync on a GPU)."""
+        positive items (`losses.unique_rows`: no host sync on a GPU), or every user and item
+        (`contrastive_nodes: all`)."""
         c = self.config
         r = self.forward()
+        user_rows, item_rows = (self.user_embedding, self.item_embedding) if c.reg_target == "layer0" else (r.user, r.item)
         terms = {
             "bpr": batch_bpr_loss(r.user, r.item, users, pos, neg),
-            "reg": (squared_norms_of_rows(self.user_embedding, users)  # l2_penalty, without gathers
-                    + squared_norms_of_rows(self.item_embedding, torch.cat([pos, neg]))) / len(users),
+            "reg": (squared_norms_of_rows(user_rows, users)  # l2_penalty, without gathers
+                    + squared_norms_of_rows(item_rows, torch.cat([pos, neg]))) / len(users),
         }
         # below, index_select rather than x[idx]: its backward adds rows, x[idx]'s sorts them
         total = terms["bpr"] + c.lambda_r * terms["reg"]
         if not self.modalities:
             return {**terms, "loss": total}
-        (bu, keep_u), (bi, keep_i) = unique_rows(users), unique_rows(pos)
+        if c.contrastive_nodes == "batch":
+            (bu, keep_u), (bi, keep_i) = unique_rows(users), unique_rows(pos)
+        else:  # every user and item, each once
+            bu, keep_u = torch.arange(self.n_users, device=users.device), None
+            bi, keep_i = torch.arange(self.n_items, device=pos.device), None
         lambda_p, lambda_a = self.aux_scale * c.lambda_p, self.aux_scale * c.lambda_a
         if c.use_mp:
             terms["mp"] = sum(self._perturbation_loss(m, r.item_input[m], bi, keep_i) for m in self.modalities)
@@ -228,6 +254,8 @@ class Siger(nn.Module):
         """Eq 14 (L_mm = L^U + L^I), averaged over modality pairs; 0 with one modality."""
         c = self.config
         pairs = list(combinations(self.modalities, 2))
+        if c.da_view_order == "reversed":  # the second of each pair by name plays v
+            pairs = [(b, a) for a, b in pairs]
         if not pairs:
             return torch.zeros((), device=r.user.device)
         total = 0.0

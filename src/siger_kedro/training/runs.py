@@ -30,7 +30,7 @@ from ..models.registry import create_model, model_config, module_name
 from ..storage import UntrustedFile, atomic_path, load_tensors
 from .checkpoint import Checkpointer
 from .distributed import fit_parallel
-from .experiment import Experiment, evaluator_for, per_user_test_scores, score
+from .experiment import Experiment, evaluator_for, scores_and_users
 from .sampler import NegativeSampler
 from .trainer import TrainConfig, fit, resolve_device, seed_everything
 
@@ -68,7 +68,7 @@ class TrainingResult:
     scores: dict[str, float]  # valid_* and test_* of the best weights
     key: str = ""
     reused: bool = False  # loaded from the store, not trained by this call
-    per_user: pd.DataFrame | None = None  # each test user's metrics (experiment.per_user_test_scores)
+    per_user: pd.DataFrame | None = None  # each test user's metrics (experiment.scores_and_users)
 
 
 PER_USER = "per_user.parquet"
@@ -90,9 +90,13 @@ class RunStore:
     def checkpointer(self, key: str) -> Checkpointer:
         return Checkpointer(self.root / key / "checkpoint.pt", key)
 
+    def finished(self, key: str) -> bool:
+        """Whether `key` has a finished result (which `load` may still find damaged)."""
+        return (self.root / key / "result.json").is_file()
+
     def load(self, key: str) -> TrainingResult | None:
         folder = self.root / key
-        if not (folder / "result.json").is_file():
+        if not self.finished(key):
             return None
         try:
             record = json.loads((folder / "result.json").read_text())
@@ -182,10 +186,9 @@ def train_model(job: TrainingJob, store: RunStore | None = None,
     model.load_state_dict(fitted.best_state)
     model.eval()
     device = resolve_device(job.device)
-    scores = score(model, job.experiment, job.evaluation, device)
+    scores, per_user = scores_and_users(model, job.experiment, job.evaluation, device)
     result = TrainingResult(weights=fitted.best_state, history=fitted.history, best_epoch=fitted.best_epoch,
-                            scores=scores, key=key,
-                            per_user=per_user_test_scores(model, job.experiment, job.evaluation, device))
+                            scores=scores, key=key, per_user=per_user)
     if store is not None:
         store.save(result)
     return result
@@ -197,4 +200,4 @@ def _per_user(job: TrainingJob, weights: dict[str, torch.Tensor]) -> pd.DataFram
     model = create_model(job.model, job.experiment.inputs, job.hyperparameters, device)
     model.load_state_dict(weights)
     model.eval()
-    return per_user_test_scores(model, job.experiment, job.evaluation, device)
+    return scores_and_users(model, job.experiment, job.evaluation, device)[1]

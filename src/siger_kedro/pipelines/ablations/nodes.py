@@ -10,7 +10,8 @@ import scipy.sparse as sp
 
 from ...graphs.normalize import mix_graphs, normalize_square
 from ...reporting.comparison import markdown_table, summarize_splits
-from ..compare.nodes import seed_records
+from ...training.pool import train_in_parallel
+from ..compare.nodes import seed_jobs, seed_records
 from ..model.nodes import experiment
 
 # variant -> what it changes: SIGER's hyper-parameters, or the EISG's beta (Eq 7)
@@ -21,12 +22,18 @@ VARIANTS = {
     "siger_mp_star": {"hyperparameters": {"modulus_weighting": False}},  # SIGER-MP*
     "siger_no_da": {"hyperparameters": {"use_da": False}},  # SIGER/DA
     "siger_da_star": {"hyperparameters": {"anchor_infonce": False}},  # SIGER-DA*
+    # the other reading of each choice the paper leaves open (docs/siger.md), against the default
+    "siger_wp_constant": {"hyperparameters": {"weight_gradient": False}},  # Eq 12: no gradient through W_p
+    "siger_l2_final": {"hyperparameters": {"reg_target": "final"}},  # Eq 19: L2 on E (Eq 17), not E⁰
+    "siger_all_nodes": {"hyperparameters": {"contrastive_nodes": "all"}},  # Eq 13-16 over all of U and I
+    "siger_v_reversed": {"hyperparameters": {"da_view_order": "reversed"}},  # Eq 14: the other modality is v
 }
 METRICS = {"recall@20": "R@20", "ndcg@20": "N@20"}
 
 
-def _seeds(data, settings: dict, ablations: dict, training: dict, evaluation: dict, runs, name: str) -> dict:
-    records, _ = seed_records(data, settings, ablations["seeds"], training, evaluation, runs, name)
+def _seeds(data, settings: dict, ablations: dict, training: dict, evaluation: dict, runs, name: str,
+           workers: int = 1) -> dict:
+    records, _ = seed_records(data, settings, ablations["seeds"], training, evaluation, runs, name, workers)
     return {"model": name, "seeds": records}
 
 
@@ -34,32 +41,36 @@ def train_variant(
     interactions: pd.DataFrame, info: dict, features: dict[str, np.ndarray], ui_adjacency: sp.csr_matrix,
     user_item: sp.csr_matrix, eisg: dict[str, sp.csr_matrix], cooccurrence: sp.csr_matrix,
     knn: dict[str, sp.csr_matrix], consistent_knn: dict[str, sp.csr_matrix],
-    settings: dict, ablations: dict, training: dict, evaluation: dict, runs, *, variant: str,
+    settings: dict, ablations: dict, training: dict, evaluation: dict, experiments: dict, runs, *, variant: str,
 ) -> dict:
-    """SIGER with the variant's change, once per `ablations.seeds`."""
+    """SIGER with the variant's change, once per `ablations.seeds` (`experiments.workers` at a time)."""
     change = VARIANTS[variant]
     if "beta" in change:  # the EISG mixed again from the stored graphs: O(edges)
         eisg = {m: mix_graphs(cooccurrence, normalize_square(knn[m]), change["beta"]) for m in eisg}
     settings = {**settings, "hyperparameters": {**settings["hyperparameters"], **change.get("hyperparameters", {})}}
     data = experiment(interactions, info, features, ui_adjacency, user_item, eisg, cooccurrence, knn,
                       consistent_knn, training)
-    return _seeds(data, settings, ablations, training, evaluation, runs, variant)
+    return _seeds(data, settings, ablations, training, evaluation, runs, variant, experiments["workers"])
 
 
 def train_single_modalities(
     interactions: pd.DataFrame, info: dict, features: dict[str, np.ndarray], ui_adjacency: sp.csr_matrix,
     user_item: sp.csr_matrix, eisg: dict[str, sp.csr_matrix], cooccurrence: sp.csr_matrix,
     knn: dict[str, sp.csr_matrix], consistent_knn: dict[str, sp.csr_matrix],
-    settings: dict, ablations: dict, training: dict, evaluation: dict, runs,
+    settings: dict, ablations: dict, training: dict, evaluation: dict, experiments: dict, runs,
 ) -> list[dict]:
-    """SIGER on each modality alone (`training.modalities: [<m>]`), once per seed."""
-    out = []
+    """SIGER on each modality alone (`training.modalities: [<m>]`), once per seed; every
+    modality's seeds `experiments.workers` at a time."""
+    variants = []
     for m in sorted(features):
         only = {**training, "modalities": [m]}
         data = experiment(interactions, info, features, ui_adjacency, user_item, eisg, cooccurrence, knn,
                           consistent_knn, only)
-        out.append(_seeds(data, settings, ablations, only, evaluation, runs, f"siger_{m}_only"))
-    return out
+        variants.append((data, only, f"siger_{m}_only"))
+    jobs = [job for data, only, name in variants
+            for job in seed_jobs(data, settings, ablations["seeds"], only, evaluation, name)]
+    train_in_parallel(jobs, runs, experiments["workers"])
+    return [_seeds(data, settings, ablations, only, evaluation, runs, name) for data, only, name in variants]
 
 
 def compile_ablation_report(info: dict, ablations: dict, single_modalities: list[dict],

@@ -6,7 +6,7 @@ from ..model import EXPERIMENT, RUNS, bound
 from .nodes import VARIANTS, compile_ablation_report, train_single_modalities, train_variant
 
 NAMESPACE = "ablations"
-PARAMS = ["params:siger", "params:ablations", "params:training", "params:evaluation"]
+PARAMS = ["params:siger", "params:ablations", "params:training", "params:evaluation", "params:experiments"]
 
 
 def create_pipeline(**kwargs) -> Pipeline:

@@ -15,8 +15,9 @@ from ...reporting.comparison import bar_chart, markdown_table, summarize_splits
 from ...training.experiment import Experiment, evaluator_for
 from ...training.trainer import resolve_device
 from ..compare import tracking
-from ..compare.nodes import logged_training, selected_models
-from ..model.nodes import experiment, loaded_model, model_training, training_job
+from ...training.pool import train_in_parallel
+from ..compare.nodes import logged_training, seed_jobs, selected_models
+from ..model.nodes import experiment, loaded_model, model_training
 
 METRICS = {"recall@20": "R@20", "ndcg@20": "N@20"}
 SPLITS = {"test": "all items", "cold_test": "cold items"}
@@ -47,19 +48,23 @@ def cold_start_experiment(interactions: pd.DataFrame, info: dict, features: dict
 
 def train_cold_start(interactions: pd.DataFrame, cold: dict, info: dict, features: dict[str, np.ndarray],
                      knn: dict[str, sp.csr_matrix], consistent_knn: dict[str, sp.csr_matrix], cold_start: dict,
-                     graphs: dict, training: dict, evaluation: dict, runs, **blocks: dict) -> list[dict]:
-    """Each model of `cold_start.models` once per seed (nested MLflow runs, run store): its
-    valid/test scores on all items and its test scores on the cold items."""
+                     graphs: dict, training: dict, evaluation: dict, experiments: dict, runs,
+                     **blocks: dict) -> list[dict]:
+    """Each model of `cold_start.models` once per seed (`experiments.workers` trainings at a
+    time; nested MLflow runs, run store): its valid/test scores on all items and its test
+    scores on the cold items."""
     data = cold_start_experiment(interactions, info, features, knn, consistent_knn, graphs, training)
     cold_items = np.asarray(cold["cold_items"], dtype=np.int64)
     cold_test = restricted_to_items(data.test, cold_items)
+    models = selected_models({"models": cold_start["models"]})
+    jobs = {m: seed_jobs(data, blocks[m], cold_start["seeds"], training, evaluation, f"{m} cold-start") for m in models}
+    train_in_parallel([job for m in models for job in jobs[m]], runs, experiments["workers"])
     results = []
-    for model in selected_models({"models": cold_start["models"]}):
+    for model in models:
         settings, records = blocks[model], []
         device = resolve_device(model_training(settings, training)["device"])
         with tracking.model_run(model):
-            for seed in cold_start["seeds"]:
-                job = training_job(data, settings, training, evaluation, seed=seed, label=f"{model} cold-start seed {seed}")
+            for seed, job in zip(cold_start["seeds"], jobs[model]):
                 result, record = logged_training(job, runs, f"{model}/seed-{seed}",
                                                  {tracking.MODEL_TAG: model, "seed": str(seed)})
                 with_weights = loaded_model(data, settings, result.weights, device)

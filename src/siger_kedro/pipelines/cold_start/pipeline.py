@@ -11,7 +11,7 @@ SHARED = ["int_interactions", "int_dataset_info", "feat_item_features", "mi_moda
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    params = ["params:cold_start", "params:graphs", "params:training", "params:evaluation"]
+    params = ["params:cold_start", "params:graphs", "params:training", "params:evaluation", "params:experiments"]
     nodes = [
         Node(split_cold_items, inputs=["int_interactions", "params:cold_start"], outputs=["interactions", "cold_items"],
              name="split_cold_items"),
@@ -19,7 +19,8 @@ def create_pipeline(**kwargs) -> Pipeline:
                                        "features": "feat_item_features", "knn": "mi_modality_graphs",
                                        "consistent_knn": "mi_consistent_knn", "cold_start": "params:cold_start",
                                        "graphs": "params:graphs", "training": "params:training",
-                                       "evaluation": "params:evaluation", "runs": RUNS,
+                                       "evaluation": "params:evaluation", "experiments": "params:experiments",
+                                       "runs": RUNS,
                                        **{m: f"params:{m}" for m in MODELS}},
              outputs="results", name="train_models"),
         Node(compile_cold_start_report, inputs=["int_dataset_info", "cold_items", "params:cold_start", "results"],

@@ -22,7 +22,8 @@ from ...reporting.comparison import (
     user_intervals,
 )
 from ...reporting.significance import markdown_user_tests, user_tests
-from ...training.runs import RunStore, TrainingResult, train_model
+from ...training.pool import train_in_parallel
+from ...training.runs import RunStore, TrainingJob, TrainingResult, train_model
 from ...cache import stable_hash
 from ...training.search import Pruning, run_search
 from ..model.nodes import experiment, training_job
@@ -112,14 +113,22 @@ def search_hyperparameters(
     return search, chosen
 
 
+def seed_jobs(data, settings: dict, seeds: list[int], training: dict, evaluation: dict, name: str) -> list[TrainingJob]:
+    """`settings` once per seed: the jobs `seed_records` trains (or finds trained)."""
+    return [training_job(data, settings, training, evaluation, seed=seed, label=f"{name} seed {seed}")
+            for seed in seeds]
+
+
 def seed_records(data, settings: dict, seeds: list[int], training: dict, evaluation: dict, runs: RunStore,
-                 name: str) -> tuple[list[dict], pd.DataFrame]:
-    """`settings` trained once per seed, each in its own MLflow run nested under the `name` run:
-    each seed's record, and each test user's metrics per seed (columns seed, user, metrics)."""
+                 name: str, workers: int = 1) -> tuple[list[dict], pd.DataFrame]:
+    """`settings` trained once per seed (in `workers` processes side by side, see
+    `training.pool`), each in its own MLflow run nested under the `name` run: each seed's
+    record, and each test user's metrics per seed (columns seed, user, metrics)."""
+    jobs = seed_jobs(data, settings, seeds, training, evaluation, name)
+    train_in_parallel(jobs, runs, workers)
     records, per_user = [], []
     with tracking.model_run(name):
-        for seed in seeds:
-            job = training_job(data, settings, training, evaluation, seed=seed, label=f"{name} seed {seed}")
+        for seed, job in zip(seeds, jobs):
             result, record = logged_training(job, runs, f"{name}/seed-{seed}",
                                              {tracking.MODEL_TAG: name, "seed": str(seed)})
             records.append(record)
@@ -131,14 +140,15 @@ def train_seeds(
     interactions: pd.DataFrame, info: dict, features: dict[str, np.ndarray], ui_adjacency: sp.csr_matrix,
     user_item: sp.csr_matrix, eisg: dict[str, sp.csr_matrix], cooccurrence: sp.csr_matrix,
     knn: dict[str, sp.csr_matrix], consistent_knn: dict[str, sp.csr_matrix],
-    settings: dict, compare: dict, training: dict, evaluation: dict, runs: RunStore,
+    settings: dict, compare: dict, training: dict, evaluation: dict, experiments: dict, runs: RunStore,
 ) -> tuple[dict, pd.DataFrame]:
-    """The chosen setting trained once per seed; valid and test scores of each, and each test
-    user's metrics per seed."""
+    """The chosen setting trained once per seed (`experiments.workers` at a time); valid and
+    test scores of each, and each test user's metrics per seed."""
     model = settings["model"]
     data = experiment(interactions, info, features, ui_adjacency, user_item, eisg, cooccurrence, knn, consistent_knn,
                       training)
-    records, per_user = seed_records(data, settings, compare["seeds"], training, evaluation, runs, model)
+    records, per_user = seed_records(data, settings, compare["seeds"], training, evaluation, runs, model,
+                                     experiments["workers"])
     with tracking.model_run(model):
         summary = summarize([{"model": model, "seeds": records}]).iloc[0].drop("model").to_dict()
         tracking.log_metrics({k.replace(" ", "_"): v for k, v in summary.items()})

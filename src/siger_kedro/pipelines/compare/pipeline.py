@@ -16,10 +16,11 @@ def model_pipeline_for(model: str) -> Pipeline:
     search = Pipeline([
         Node(search_hyperparameters, inputs=[*EXPERIMENT, f"params:{model}", *params, RUNS],
              outputs=["search", "settings"], name="search_hyperparameters"),
-        Node(train_seeds, inputs=[*EXPERIMENT, "settings", *params, RUNS], outputs=["results", "per_user"],
+        Node(train_seeds, inputs=[*EXPERIMENT, "settings", *params, "params:experiments", RUNS],
+             outputs=["results", "per_user"],
              name="train_seeds"),
     ])
-    return model_pipeline(f"{NAMESPACE}.{model}", extra=search, parameters={f"params:{model}", "params:compare"})
+    return model_pipeline(f"{NAMESPACE}.{model}", extra=search, parameters={f"params:{model}", "params:compare", "params:experiments"})
 
 
 def create_pipeline(**kwargs) -> Pipeline:

@@ -15,14 +15,15 @@ from ...models.registry import model_config
 from ...reporting.comparison import summarize_splits
 from ...reporting.sensitivity import METRICS, SPLITS, sensitivity_figure, sensitivity_markdown, sensitivity_table
 from ..compare import tracking
-from ..compare.nodes import seed_records, selected_names
+from ...training.pool import train_in_parallel
+from ..compare.nodes import seed_jobs, seed_records, selected_names
 from ..graphs.nodes import build_cooccurrence_graph, build_eisg
 from ..model.nodes import experiment
 
 # parameter -> its name in the paper; cooccurrence_k and beta are graphs-stage parameters
 # (graphs.*), the others SIGER's hyper-parameters. Each has a grid in sensitivity.grids.
 PARAMETERS = {"cooccurrence_k": "K_c", "ii_layers": "L_ii", "beta": "β", "epsilon": "ε", "lambda_p": "λp",
-              "lambda_a": "λa"}
+              "lambda_a": "λa", "tau_p": "τ0"}
 GRAPH_PARAMETERS = {"cooccurrence_k", "beta"}
 
 
@@ -49,23 +50,28 @@ def train_values(
     interactions: pd.DataFrame, info: dict, features: dict[str, np.ndarray], ui_adjacency: sp.csr_matrix,
     user_item: sp.csr_matrix, eisg: dict[str, sp.csr_matrix], cooccurrence: sp.csr_matrix,
     knn: dict[str, sp.csr_matrix], consistent_knn: dict[str, sp.csr_matrix],
-    settings: dict, seeds: list[int], values: list, graphs: dict, training: dict, evaluation: dict, runs, *,
-    parameter: str,
+    settings: dict, seeds: list[int], values: list, graphs: dict, training: dict, evaluation: dict,
+    experiments: dict, runs, *, parameter: str,
 ) -> dict:
-    """SIGER with `parameter` at each of `values`, once per seed; each value is an MLflow run
-    `<parameter>=<value>` with a nested run per seed."""
+    """SIGER with `parameter` at each of `values`, once per seed (every value's seeds
+    `experiments.workers` at a time); each value is an MLflow run `<parameter>=<value>` with a
+    nested run per seed."""
     hyperparameters = settings["hyperparameters"]
     default = graphs[parameter] if parameter in GRAPH_PARAMETERS else \
         dataclasses.asdict(model_config(settings["model"], hyperparameters))[parameter]
-    out = []
+    variants = []
     for value in values:
         cooc, mixed = value_graphs(parameter, value, interactions, info, cooccurrence, knn, eisg, graphs)
         data = experiment(interactions, info, features, ui_adjacency, user_item, mixed, cooc, knn, consistent_knn,
                           training)
         changed = hyperparameters if parameter in GRAPH_PARAMETERS else {**hyperparameters, parameter: value}
-        name = f"{parameter}={value}"
-        records, _ = seed_records(data, {**settings, "hyperparameters": changed}, seeds, training, evaluation, runs,
-                                  name)
+        variants.append((value, cooc, data, {**settings, "hyperparameters": changed}, f"{parameter}={value}"))
+    jobs = [job for _, _, data, changed, name in variants
+            for job in seed_jobs(data, changed, seeds, training, evaluation, name)]
+    train_in_parallel(jobs, runs, experiments["workers"])
+    out = []
+    for value, cooc, data, changed, name in variants:
+        records, _ = seed_records(data, changed, seeds, training, evaluation, runs, name)
         with tracking.model_run(name):  # the value's run: what it sets, mean and std over its seeds
             tracking.set_tags({"sensitivity_parameter": parameter, "sensitivity_value": str(value)})
             summary = summarize_splits([{"model": name, "seeds": records}], METRICS, SPLITS).iloc[0]

@@ -7,14 +7,15 @@ from ..model import EXPERIMENT, RUNS, bound
 from .nodes import PARAMETERS, compile_sensitivity_report, train_values
 
 NAMESPACE = "sensitivity"
-PARAMS = ["params:siger", "params:sensitivity.seeds", "params:graphs", "params:training", "params:evaluation"]
+PARAMS = ["params:siger", "params:sensitivity.seeds", "params:graphs", "params:training", "params:evaluation",
+          "params:experiments"]
 
 
 def _sweep(parameter: str) -> Pipeline:
     """One node, which takes only its own grid: changing another parameter's grid keeps it cached."""
     grid = f"params:sensitivity.grids.{parameter}"
     inputs = [*EXPERIMENT, "params:siger", "params:sensitivity.seeds", grid, "params:graphs", "params:training",
-              "params:evaluation", RUNS]
+              "params:evaluation", "params:experiments", RUNS]
     node = Node(bound(train_values, parameter=parameter), inputs=inputs, outputs="results", name="train_values")
     return pipeline([node], namespace=f"{NAMESPACE}.{parameter}", inputs={*EXPERIMENT, RUNS},
                     parameters={*PARAMS, grid})
