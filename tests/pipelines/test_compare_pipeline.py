@@ -44,7 +44,7 @@ def test_compare_reports_every_selected_model_with_nested_mlflow_runs(kedro_proj
         assert table.iloc[-1][f"{label} mean"] == pytest.approx((siger - best_other) / best_other)
     markdown = (report / "table.md").read_text()
     assert all(f"| {m} |" in markdown for m in MODELS) and "±" in markdown
-    # paired tests over (seed, user) pairs: SIGER against each other model, R@20 and N@20
+    # paired tests over users (each averaged over the seeds): SIGER against each other model
     tests = pd.read_csv(report / "user_tests.csv")
     assert sorted(tests["model"].unique()) == sorted(m for m in MODELS if m != "siger")
     assert set(tests["metric"]) == {"recall@20", "ndcg@20"}

@@ -37,7 +37,7 @@ def _frame(values: dict[int, np.ndarray]) -> pd.DataFrame:
                       for s, v in values.items()], ignore_index=True)
 
 
-def test_user_tests_pair_seeds_and_users_and_mark_only_clear_differences():
+def test_user_tests_pair_users_averaged_over_seeds_and_mark_only_clear_differences():
     rng = np.random.default_rng(3)
     base = {s: rng.random(200) for s in (1, 2)}
     per_user = {
@@ -49,9 +49,9 @@ def test_user_tests_pair_seeds_and_users_and_mark_only_clear_differences():
     table = user_tests(per_user, n_boot=300).set_index(["model", "metric"])
     assert sorted(table.index.get_level_values(0).unique()) == ["lightgcn", "noise"]
     row = table.loc[("lightgcn", "recall@20")]
-    a = np.concatenate([base[1], base[2]]) + 0.1
-    b = np.concatenate([base[1], base[2]])
-    assert row["pairs"] == 400 and row["seeds"] == 2
+    b = (base[1] + base[2]) / 2  # each user's mean over the two seeds: one pair per user
+    a = b + 0.1
+    assert row["users"] == 200 and row["seeds"] == 2
     assert row["relative_difference"] == pytest.approx(a.mean() / b.mean() - 1)
     assert row["wilcoxon_p"] == pytest.approx(stats.wilcoxon(a, b).pvalue)
     assert row["ttest_p"] == pytest.approx(stats.ttest_rel(a, b).pvalue)

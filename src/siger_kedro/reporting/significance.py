@@ -1,9 +1,11 @@
 """Paired tests over users between SIGER and each other model, from each test user's metrics.
 
-Pairs are (seed, user) for the seeds both models ran: the Wilcoxon signed-rank test and the
-paired t-test over all of them, and a bootstrap confidence interval of the relative difference
-that resamples users (each with all of their seeds, so that a user's repeated pairs move
-together). p-values are Holm-corrected over every comparison in the table, per test.
+The unit is the test user. Over the seeds both models ran, each user's metric is averaged
+(one pair per user: a user's seeds are not independent observations, and counting them as
+pairs of their own would overstate the evidence five-fold with five seeds); the Wilcoxon
+signed-rank test and the paired t-test run over those user pairs, and a bootstrap confidence
+interval of the relative difference resamples the same users. p-values are Holm-corrected over
+every comparison in the table, per test.
 """
 from __future__ import annotations
 
@@ -31,6 +33,10 @@ def holm(pvalues) -> np.ndarray:
 
 def _user_sums(frame: pd.DataFrame, metric: str) -> np.ndarray:
     return frame.groupby("user")[metric].sum().to_numpy()
+
+
+def _user_means(frame: pd.DataFrame, metric: str) -> np.ndarray:
+    return frame.groupby("user")[metric].mean().to_numpy()
 
 
 def bootstrap_ratio_ci(a: np.ndarray, b: np.ndarray, n_boot: int, seed: int, level: float = 0.95,
@@ -61,9 +67,9 @@ def _paired_p(test, a: np.ndarray, b: np.ndarray) -> float:
 
 def user_tests(per_user: dict[str, pd.DataFrame], model: str = "siger", metrics=METRICS, n_boot: int = 2000,
                seed: int = 0, alpha: float = 0.05) -> pd.DataFrame:
-    """One row per other model and metric: pairs, seeds, both means, the relative difference
-    and its bootstrap 95% interval, Wilcoxon and t-test p-values raw and Holm-corrected, and
-    whether the difference is significant (Holm-corrected Wilcoxon p < alpha).
+    """One row per other model and metric: users (the pairs), seeds, both means, the relative
+    difference and its bootstrap 95% interval, Wilcoxon and t-test p-values over users raw and
+    Holm-corrected, and whether the difference is significant (Holm-corrected Wilcoxon p < alpha).
     `per_user[m]` has columns seed, user and the metrics (compare's per_user tables)."""
     if model not in per_user:
         return pd.DataFrame()
@@ -76,9 +82,9 @@ def user_tests(per_user: dict[str, pd.DataFrame], model: str = "siger", metrics=
         if pairs.empty:
             continue
         for metric in metrics:
-            a, b = pairs[metric].to_numpy(float), pairs[f"{metric}_other"].to_numpy(float)
+            a, b = _user_means(pairs, metric), _user_means(pairs, f"{metric}_other")
             low, high = bootstrap_ratio_ci(_user_sums(pairs, metric), _user_sums(pairs, f"{metric}_other"), n_boot, seed)
-            rows.append({"model": other, "metric": metric, "pairs": len(pairs), "seeds": pairs["seed"].nunique(),
+            rows.append({"model": other, "metric": metric, "users": len(a), "seeds": pairs["seed"].nunique(),
                          f"{model}": a.mean(), "other": b.mean(),
                          "relative_difference": a.mean() / b.mean() - 1 if b.mean() > 0 else float("nan"),
                          "ci_low": low, "ci_high": high,
@@ -100,16 +106,16 @@ def markdown_user_tests(tests: pd.DataFrame, model: str = "siger", alpha: float 
     """The tests as a Markdown table; * marks a difference significant after Holm correction."""
     if tests.empty:
         return ""
-    lines = [f"{model} against each model over (seed, user) pairs: relative difference of the means "
-             f"[bootstrap 95% CI over users], paired Wilcoxon and t-test p-values Holm-corrected over "
-             f"the table; * = significant at {alpha} (Wilcoxon, Holm).", "",
-             f"| model | metric | {model} | model | difference [95% CI] | Wilcoxon p | t-test p | pairs |",
+    lines = [f"{model} against each model over test users (each user's metric averaged over the shared "
+             f"seeds): relative difference of the means [bootstrap 95% CI over users], paired Wilcoxon "
+             f"and t-test p-values Holm-corrected over the table; * = significant at {alpha} (Wilcoxon, Holm).", "",
+             f"| model | metric | {model} | model | difference [95% CI] | Wilcoxon p | t-test p | users |",
              "|---|---|---:|---:|---:|---:|---:|---:|"]
     for _, r in tests.iterrows():
         mark = " *" if r["significant"] else ""
         lines.append(f"| {r['model']} | {LABELS.get(r['metric'], r['metric'])} | {r[model]:.4f} | {r['other']:.4f} | "
                      f"{_percent(r['relative_difference'])} [{_percent(r['ci_low'])}, {_percent(r['ci_high'])}]{mark} | "
-                     f"{r['wilcoxon_p_holm']:.2g} | {r['ttest_p_holm']:.2g} | {r['pairs']} |")
+                     f"{r['wilcoxon_p_holm']:.2g} | {r['ttest_p_holm']:.2g} | {r['users']} |")
     return "\n".join(lines) + "\n"
 
 
