@@ -32,12 +32,14 @@ def train_in_parallel(jobs: list[TrainingJob], store: RunStore, workers: int) ->
     or fewer than two unfinished jobs, it trains nothing: the caller trains them in turn."""
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"experiments.workers must be a positive integer, got {workers!r}")
+    if workers == 1:  # before hashing any job: the serial default costs nothing here
+        return 0
     pending = {}
     for job in jobs:
         key = job.key()
         if key not in pending and not store.finished(key):
             pending[key] = job
-    if workers == 1 or len(pending) < 2:
+    if len(pending) < 2:
         return 0
     if any(job.processes > 1 for job in pending.values()):
         raise ValueError("experiments.workers > 1 trains whole runs side by side; it cannot be combined with "
