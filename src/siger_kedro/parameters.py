@@ -154,6 +154,7 @@ class SensitivityGrids(_Section):
     lambda_p: list[_Weight] = Field(min_length=1)
     lambda_a: list[_Weight] = Field(min_length=1)
     tau_p: list[Annotated[float, Field(strict=True, gt=0.0)]] = Field(min_length=1)
+    aux_warmup_epochs: list[NonNegativeInt] = Field(min_length=1)
 
 
 class Sensitivity(_Section):

@@ -4,16 +4,14 @@ settings block (`conf/base/parameters_models/<model>.yml`, with `model: <name>` 
 config loader); nothing here names a model."""
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")  # headless: the figure is only saved
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import torch
+from matplotlib.figure import Figure
 
 from ...models.registry import create_model
+from ...reporting.training_curve import training_curve
 from ...serving import Recommender, recommender_from_training
 from ...training.experiment import (
     Experiment,
@@ -140,24 +138,6 @@ def _recommendations(evaluator, user_emb, item_emb, exclude, k, user_ids, item_i
     )
 
 
-def plot_training_curve(history: list[dict], settings: dict, training: dict) -> plt.Figure:
-    """Loss, validation metric and, when logged, each loss term's weighted gradient norm on the
-    user and item ID tables (which term drives training)."""
-    metric = f"valid_{model_training(settings, training)['valid_metric']}"
-    epochs = [h["epoch"] for h in history]
-    gradients = sorted({k for h in history for k in h if k.startswith("grad_")})
-    fig, axes = plt.subplots(1, 3 if gradients else 2, figsize=(15 if gradients else 10, 4))
-    axes[0].plot(epochs, [h["train_loss"] for h in history])
-    axes[0].set(xlabel="epoch", ylabel="training loss", title=f"{settings['model']}: training loss")
-    axes[1].plot(epochs, [h[metric] for h in history])
-    axes[1].set(xlabel="epoch", ylabel=metric, title="Validation")
-    for key in gradients:
-        term, table = key.removeprefix("grad_").rsplit("_", 1)
-        axes[2].plot(epochs, [h.get(key, float("nan")) for h in history], label=f"{term} ({table})",
-                     linestyle="-" if table == "item" else "--")
-    if gradients:
-        axes[2].set(xlabel="epoch", ylabel="weighted gradient norm", yscale="log",
-                    title="Gradient of each loss term on the ID tables")
-        axes[2].legend(fontsize=7)
-    fig.tight_layout()
-    return fig
+def plot_training_curve(history: list[dict], settings: dict, training: dict) -> Figure:
+    """The run's training curve (reporting.training_curve), on its validation metric."""
+    return training_curve(history, settings["model"], f"valid_{model_training(settings, training)['valid_metric']}")

@@ -21,9 +21,11 @@ from ..graphs.nodes import build_cooccurrence_graph, build_eisg
 from ..model.nodes import experiment
 
 # parameter -> its name in the paper; cooccurrence_k and beta are graphs-stage parameters
-# (graphs.*), the others SIGER's hyper-parameters. Each has a grid in sensitivity.grids.
+# (graphs.*), the others SIGER's hyper-parameters (aux_warmup_epochs is not the paper's: it is
+# swept so that whether the warm-up helps is decided on validation). Each has a grid in
+# sensitivity.grids.
 PARAMETERS = {"cooccurrence_k": "K_c", "ii_layers": "L_ii", "beta": "β", "epsilon": "ε", "lambda_p": "λp",
-              "lambda_a": "λa", "tau_p": "τ0"}
+              "lambda_a": "λa", "tau_p": "τ0", "aux_warmup_epochs": "warm-up epochs"}
 GRAPH_PARAMETERS = {"cooccurrence_k", "beta"}
 
 
