@@ -117,6 +117,15 @@ def projected_rows(project: nn.Module, features: torch.Tensor, rows: torch.Tenso
     return project(features.index_select(0, rows))
 
 
+def check_choices(model: str, config, choices: dict[str, tuple]) -> None:
+    """Each named field of a model's config holds one of its allowed values (a YAML typo fails
+    when the model is configured, not epochs later)."""
+    for name, allowed in choices.items():
+        value = getattr(config, name)
+        if value not in allowed:
+            raise ValueError(f"{model} {name} must be one of {', '.join(map(repr, allowed))}, got {value!r}")
+
+
 def require_modalities(model: str, features) -> None:
     if not features:
         raise ValueError(f"{model} needs at least one modality feature, the dataset has none")

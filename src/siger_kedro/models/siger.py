@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import ModelInputs, embedding_table, split_users_items
+from .base import ModelInputs, check_choices, embedding_table, split_users_items
 from .losses import anchor_info_nce, batch_bpr_loss, info_nce, squared_norms_of_rows, unique_rows
 from .propagation import last_layer, lightgcn
 from .sparse import SparseOperator
@@ -49,12 +49,8 @@ class SigerConfig:
     da_view_order: str = "name"  # Eq 14's "v": the first modality of a pair by name, or "reversed"
 
     def __post_init__(self):
-        if self.reg_target not in ("layer0", "final"):
-            raise ValueError(f"siger reg_target must be 'layer0' or 'final', got {self.reg_target!r}")
-        if self.contrastive_nodes not in ("batch", "all"):
-            raise ValueError(f"siger contrastive_nodes must be 'batch' or 'all', got {self.contrastive_nodes!r}")
-        if self.da_view_order not in ("name", "reversed"):
-            raise ValueError(f"siger da_view_order must be 'name' or 'reversed', got {self.da_view_order!r}")
+        check_choices("siger", self, {"reg_target": ("layer0", "final"), "contrastive_nodes": ("batch", "all"),
+                                      "da_view_order": ("name", "reversed")})
 
 
 @dataclass

@@ -48,7 +48,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import ModelInputs, embedding_table, require_modalities, split_users_items
+from .base import ModelInputs, check_choices, embedding_table, require_modalities, split_users_items
 from .losses import bpr_loss, info_nce, l2_penalty
 from .propagation import lightgcn
 from .sparse import SparseOperator
@@ -72,14 +72,8 @@ class SLMRecConfig:
     reg_weight: float = 0.0  # batch L2 on the ID embeddings; the reference uses Adam weight decay instead
 
     def __post_init__(self):
-        if self.ssl_task not in SSL_TASKS:
-            raise ValueError(f"slmrec ssl_task must be one of {SSL_TASKS}, got {self.ssl_task!r}")
-        if self.main_loss not in ("infonce", "bpr"):
-            raise ValueError(f"slmrec main_loss must be 'infonce' or 'bpr', got {self.main_loss!r}")
-        if self.fusion not in ("concat", "mean"):
-            raise ValueError(f"slmrec fusion must be 'concat' or 'mean', got {self.fusion!r}")
-        if self.fac_similarity not in ("dot", "cosine"):
-            raise ValueError(f"slmrec fac_similarity must be 'dot' or 'cosine', got {self.fac_similarity!r}")
+        check_choices("slmrec", self, {"ssl_task": SSL_TASKS, "main_loss": ("infonce", "bpr"),
+                                       "fusion": ("concat", "mean"), "fac_similarity": ("dot", "cosine")})
 
 
 def propagate_with_dropout(adjacency: SparseOperator, e: torch.Tensor, layers: int, p: float) -> torch.Tensor:
