@@ -17,6 +17,7 @@ def test_mean_std_and_improvement_hand_computed():
     assert row["R@20 mean"] == pytest.approx(0.32)
     assert row["R@20 std"] == pytest.approx(0.02)  # sample std of 0.30, 0.32, 0.34
     assert row["seeds"] == 3 and row["mean_best_epoch"] == pytest.approx(11)
+    assert row["best_epochs"] == "10, 11, 12"  # each seed's, so that a run stopped at epoch 1 shows
     assert improvement(table)["R@20"] == pytest.approx((0.34 - 0.32) / 0.32)
 
 
@@ -31,6 +32,7 @@ def test_markdown_bolds_the_best_and_ends_with_the_improvement():
 def test_one_seed_shows_the_mean_alone():
     md = markdown_table(summarize([_result("lightgcn", [0.30]), _result("siger", [0.33])]), "tiny")
     assert "| lightgcn | 0.1500 | 0.3000 |" in md and "±" not in md
+    assert md.splitlines()[4].endswith("| 1 | 10 |")  # seeds, then the seed's best epoch
 
 
 def test_no_improvement_row_without_siger():

@@ -16,12 +16,15 @@ METRICS = {"recall@10": "R@10", "recall@20": "R@20", "ndcg@10": "N@10", "ndcg@20
 
 
 def summarize(results: list[dict], metrics: dict[str, str] = METRICS, split: str = "test") -> pd.DataFrame:
-    """One row per model: the mean and std over seeds of each metric, seeds and epochs."""
+    """One row per model: the mean and std over seeds of each metric, seeds and epochs. Each
+    seed's best epoch is kept too: a run stopped in its first epochs (the stopping rule met
+    before training took hold) shows there, where a mean would hide it."""
     rows = []
     for r in results:
         runs = r["seeds"]
         row = {"model": r["model"], "seeds": len(runs),
                "mean_best_epoch": float(np.mean([s["best_epoch"] for s in runs])),
+               "best_epochs": ", ".join(str(s["best_epoch"]) for s in runs),
                "mean_train_seconds": float(np.mean([s["train_seconds"] for s in runs]))}
         for key, label in metrics.items():
             values = np.array([s[f"{split}_{key}"] for s in runs], dtype=float)
@@ -30,6 +33,12 @@ def summarize(results: list[dict], metrics: dict[str, str] = METRICS, split: str
         rows.append(row)
     return pd.DataFrame(rows)
 
+
+
+def summary_metrics(row: pd.Series) -> dict[str, float]:
+    """A summary row's numbers under MLflow-friendly names (its model and the list of best
+    epochs are not metrics)."""
+    return {k.replace(" ", "_"): float(v) for k, v in row.drop(["model", "best_epochs"]).items()}
 
 
 def summarize_splits(results: list[dict], metrics: dict[str, str], splits: dict[str, str]) -> pd.DataFrame:
@@ -93,8 +102,8 @@ def markdown_table(table: pd.DataFrame, title: str, metrics: dict[str, str] = ME
     """Models as rows, metrics as mean ± std columns (the mean alone for one seed), the best mean in bold, SIGER's improvement last."""
     labels = list(metrics.values())
     best = {label: table[f"{label} mean"].max() for label in labels}
-    lines = [f"### {title}", "", "| model | " + " | ".join(labels) + " | seeds |",
-             "|---|" + "---:|" * (len(labels) + 1)]
+    lines = [f"### {title}", "", "| model | " + " | ".join(labels) + " | seeds | best epochs |",
+             "|---|" + "---:|" * (len(labels) + 2)]
     for _, row in table.iterrows():
         cells = []
         for label in labels:
@@ -102,11 +111,11 @@ def markdown_table(table: pd.DataFrame, title: str, metrics: dict[str, str] = ME
             if row["seeds"] > 1:  # one seed has no spread to show
                 cell += f" ± {row[f'{label} std']:.4f}"
             cells.append(f"**{cell}**" if row[f"{label} mean"] == best[label] else cell)
-        lines.append(f"| {row['model']} | " + " | ".join(cells) + f" | {row['seeds']} |")
+        lines.append(f"| {row['model']} | " + " | ".join(cells) + f" | {row['seeds']} | {row['best_epochs']} |")
     gain = improvement(table, metrics=metrics)
     if gain:
         cells = [f"{gain[l]:+.2%}" if np.isfinite(gain[l]) else "n/a" for l in labels]  # n/a: the best other is 0
-        lines.append("| improv. (siger vs best other) | " + " | ".join(cells) + " | |")
+        lines.append("| improv. (siger vs best other) | " + " | ".join(cells) + " | | |")
     return "\n".join(lines) + "\n"
 
 

@@ -19,6 +19,7 @@ from ...reporting.comparison import (
     markdown_tests,
     paired_seed_tests,
     summarize,
+    summary_metrics,
     user_intervals,
 )
 from ...reporting.significance import markdown_user_tests, user_tests
@@ -150,8 +151,7 @@ def train_seeds(
     records, per_user = seed_records(data, settings, compare["seeds"], training, evaluation, runs, model,
                                      experiments["workers"])
     with tracking.model_run(model):
-        summary = summarize([{"model": model, "seeds": records}]).iloc[0].drop("model").to_dict()
-        tracking.log_metrics({k.replace(" ", "_"): v for k, v in summary.items()})
+        tracking.log_metrics(summary_metrics(summarize([{"model": model, "seeds": records}]).iloc[0]))
     return {"model": model, "hyperparameters": settings["hyperparameters"], "seeds": records}, per_user
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ...models.registry import model_config
-from ...reporting.comparison import summarize_splits
+from ...reporting.comparison import summarize_splits, summary_metrics
 from ...reporting.sensitivity import METRICS, SPLITS, sensitivity_figure, sensitivity_markdown, sensitivity_table
 from ..compare import tracking
 from ...training.pool import train_in_parallel
@@ -76,8 +76,8 @@ def train_values(
         records, _ = seed_records(data, changed, seeds, training, evaluation, runs, name)
         with tracking.model_run(name):  # the value's run: what it sets, mean and std over its seeds
             tracking.set_tags({"sensitivity_parameter": parameter, "sensitivity_value": str(value)})
-            summary = summarize_splits([{"model": name, "seeds": records}], METRICS, SPLITS).iloc[0]
-            tracking.log_metrics({k.replace(" ", "_"): v for k, v in summary.drop("model").items()})
+            tracking.log_metrics(summary_metrics(summarize_splits([{"model": name, "seeds": records}], METRICS,
+                                                                  SPLITS).iloc[0]))
         out.append({"value": value, "experiment_digest": data.digest, "cooccurrence_edges": int(cooc.nnz),
                     "seeds": records})
     return {"parameter": parameter, "default": default, "values": out}
