@@ -26,8 +26,14 @@ def test_cold_start_pipeline_trains_on_the_cold_split_and_reports_cold_and_all_i
 
     table = pd.read_csv(data / "08_reporting" / "tiny" / "cold_start" / "table.csv")
     assert table["model"].tolist() == ["siger", "lightgcn"] and (table["seeds"] == 2).all()
-    for column in ("all items R@20 mean", "cold items R@20 mean", "cold items N@20 std"):
+    for column in ("all items R@20 mean", "cold items R@20 mean", "cold items N@20 std", "cold among cold R@20 mean"):
         assert table[column].between(0, 1).all()
+    # the same users and the same order of cold items, with no warm item taking a slot: recall
+    # among cold items alone is at least recall of the cold items among all items
+    results = json.loads((data / "07_model_output" / "tiny" / "cold_start" / "results.json").read_text())
+    for seed in (s for r in results for s in r["seeds"]):
+        assert seed["cold_among_cold_test_recall@20"] >= seed["cold_test_recall@20"] - 1e-12
+        assert seed["cold_among_cold_test_recall@10"] == pytest.approx(1.0)  # 6 cold items: all in the top 10
     assert (data / "08_reporting" / "tiny" / "cold_start" / "chart.png").stat().st_size > 0
     assert "cold items R@20" in (data / "08_reporting" / "tiny" / "cold_start" / "table.md").read_text()
 
