@@ -86,11 +86,12 @@ def paired_seed_tests(results: list[dict], model: str = "siger", metrics: dict[s
     return pd.DataFrame(rows)
 
 
-def markdown_tests(tests: pd.DataFrame, model: str = "siger", metrics: dict[str, str] = METRICS) -> str:
+def markdown_tests(tests: pd.DataFrame, model: str = "siger", metrics: dict[str, str] = METRICS,
+                   split: str = "test") -> str:
     if tests.empty:
         return ""
     labels = list(metrics.values())
-    lines = [f"{model} minus each model, mean over shared seeds (paired t-test p-value):", "",
+    lines = [f"{model} minus each model on {split}, mean over shared seeds (paired t-test p-value):", "",
              "| model | " + " | ".join(labels) + " | seeds |", "|---|" + "---:|" * (len(labels) + 1)]
     for _, row in tests.iterrows():
         cells = [f"{row[f'{l} diff']:+.4f} (p={row[f'{l} p']:.3f})" for l in labels]

@@ -9,7 +9,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ...graphs.normalize import mix_graphs, normalize_square
-from ...reporting.comparison import markdown_table, summarize_splits
+from ...reporting.comparison import markdown_table, markdown_tests, paired_seed_tests, summarize_splits
 from ...training.pool import train_in_parallel
 from ..compare.nodes import seed_jobs, seed_records
 from ..model.nodes import experiment
@@ -76,15 +76,19 @@ def train_single_modalities(
 def compile_ablation_report(info: dict, ablations: dict, single_modalities: list[dict],
                             **variants: dict) -> tuple[pd.DataFrame, str]:
     """Every variant's valid and test Recall@20 / NDCG@20 (mean ± std over seeds), and its
-    change on validation against full SIGER: variants are compared on validation."""
+    change on validation against full SIGER with the p-value of a paired t-test over the seeds
+    (whether the change outlasts training noise): variants are compared on validation."""
     results = [variants[v] for v in VARIANTS] + list(single_modalities)
     table = summarize_splits(results, METRICS, {"valid": "valid", "test": "test"}).set_index("model")
+    tests = paired_seed_tests(results, metrics=METRICS, split="valid").set_index("model")
     for label in METRICS.values():
         full = table.loc["siger", f"valid {label} mean"]
         table[f"valid {label} vs siger"] = (table[f"valid {label} mean"] - full) / full
+        table[f"valid {label} p"] = tests[f"{label} p"]  # NaN for SIGER itself
     table = table.reset_index()
     n = len(ablations["seeds"])
     title = (f"{info['name']}: SIGER's ablations, " + (f"mean ± std over {n} seeds" if n > 1 else "one seed")
              + "; compared on validation, test beside it")
     labels = {f"{split} {label}": f"{split} {label}" for split in ("valid", "test") for label in METRICS.values()}
-    return table, markdown_table(table, title, metrics=labels)
+    return table, markdown_table(table, title, metrics=labels) + "\n" + markdown_tests(
+        tests.reset_index(), metrics=METRICS, split="valid")
