@@ -139,6 +139,25 @@ def test_loss_adds_weighted_bpr_on_projected_features():
     assert torch.isclose(t["loss"], t["bpr"] + 0.5 * modal)
 
 
+def test_without_the_modal_terms_the_step_is_bprs_alone():
+    """reg_weight 0 (in the search grid) skips the modality terms: the ID tables get BPR's
+    gradient exactly, and the features and projections none (Adam would not move them)."""
+    users, pos, neg = torch.tensor([0, 1, 2]), torch.tensor([0, 1, 2]), torch.tensor([5, 6, 7])
+    grads = []
+    for reg_weight, term in ((0.0, "loss"), (0.5, "bpr")):
+        torch.manual_seed(0)
+        model = _model(reg_weight=reg_weight)
+        torch.manual_seed(1)
+        model.start_epoch(1)
+        t = model.loss(users, pos, neg)
+        assert ("modal_bpr" in t) == (reg_weight > 0)
+        t[term].backward()
+        grads.append((model.user_embedding.grad, model.item_embedding.grad))
+        if reg_weight == 0:
+            assert all(p.grad is None for p in (*model.features.values(), *model.projections.parameters()))
+    assert all(torch.equal(a, b) for a, b in zip(*grads))
+
+
 def test_needs_a_modality():
     with pytest.raises(ValueError, match="freedom needs at least one modality feature, the dataset has none"):
         build(tiny_inputs(modalities=()), FreedomConfig(), torch.device("cpu"))

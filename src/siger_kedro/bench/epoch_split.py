@@ -2,15 +2,19 @@
 edge pruning), negative sampling, the loss (forward), its backward and the optimiser step.
 
     python -m siger_kedro.bench.epoch_split --bundle .device/bundle --models lightgcn freedom
+    python -m siger_kedro.bench.epoch_split --models lightgcn freedom freedom:reg_weight=0
 
 Models are timed in alternating rounds and each phase is the median over the rounds, because a
 shared machine's speed drifts within minutes; `ratio_to_first` is the median over rounds of
-each model's epoch over the first model's. The bundle is the device check's
+each model's epoch over the first model's. For a model with modality BPR terms over projected
+raw features (FREEDOM), `feature_floor` is what those terms' products and Adam step cost at the
+least, so that an epoch can be judged against what its arithmetic allows. The bundle is the device check's
 (`python -m siger_kedro.bench.device bundle`): a dataset's real stage outputs.
 """
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import sys
 from pathlib import Path
@@ -48,28 +52,79 @@ def epoch_phases(model: torch.nn.Module, experiment: Experiment, device: torch.d
     return seconds
 
 
+def feature_floor(model: torch.nn.Module, experiment: Experiment, device: torch.device, epoch: int,
+                  config: TrainConfig = TrainConfig()) -> float:
+    """Seconds per epoch that a model's modality BPR terms over projected raw features
+    (`model.projections` of `model.features`, FREEDOM's as in MMRec) cost at the least: per
+    batch, only the distinct item rows the batch names projected, the backward products for the
+    projections (and for those rows when the features are fine-tuned), and Adam's step over the
+    feature tables and projections. No gathers, losses or scatters are timed, so the modality
+    terms can cost no less than this in any implementation of the same arithmetic."""
+    users, items = (torch.as_tensor(a, device=device) for a in experiment.inputs.train_pairs())
+    sampler = NegativeSampler(users, items, experiment.inputs.n_users, experiment.inputs.n_items)
+    triples = epoch_triples(users, items, sampler, epoch_batches(users.numel(), config.batch_size, 0, epoch, device))
+    features, projections = copy.deepcopy(model.features), copy.deepcopy(model.projections)  # model untouched
+    optimizer = adam(torch.nn.ModuleList([features, projections]), config.learning_rate)
+    clock, seconds = Clock(device), 0.0
+    for _, pos, neg in triples:
+        rows = torch.unique(torch.cat([pos, neg]))  # untimed: the floor gathers nothing
+        batch = {m: x.detach().index_select(0, rows).requires_grad_(x.requires_grad) for m, x in features.items()}
+        for x in features.values():  # Adam's cost does not depend on the gradient's values
+            x.grad = torch.zeros_like(x) if x.requires_grad else None
+        projections.zero_grad(set_to_none=True)
+        start = clock()
+        for m, proj in projections.items():
+            out = proj(batch[m])
+            out.backward(torch.ones_like(out))
+        optimizer.step()
+        seconds += clock() - start
+    return seconds
+
+
+def model_spec(spec: str) -> tuple[str, dict]:
+    """'freedom:reg_weight=0,knn_k=5' -> ('freedom', {'reg_weight': 0, 'knn_k': 5}): a model
+    and hyper-parameter overrides (JSON values; anything else is a string)."""
+    name, _, settings = spec.partition(":")
+    overrides = {}
+    for item in filter(None, settings.split(",")):
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"model spec {spec!r}: expected name:key=value,..., got {item!r}")
+        try:
+            overrides[key] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[key] = value
+    return name, overrides
+
+
 def compare_epochs(experiment: Experiment, models: list[str], device: torch.device, rounds: int,
                    seed: int = 0) -> dict:
-    """Each model's phases (median over `rounds` alternating rounds, after one warm-up epoch)."""
+    """Each model's phases (median over `rounds` alternating rounds, after one warm-up epoch);
+    a model is a name or a `model_spec` with overrides."""
     nets = {}
-    for name in models:
+    for spec in models:
         torch.manual_seed(seed)
-        nets[name] = create_model(name, experiment.inputs, {}, device)
+        name, overrides = model_spec(spec)
+        nets[spec] = create_model(name, experiment.inputs, overrides, device)
         epoch_phases(nets[name], experiment, device, epoch=1)  # warm-up: allocator, kernels
     runs = {name: [] for name in models}
     for r in range(rounds):
         for name in models:
             runs[name].append(epoch_phases(nets[name], experiment, device, epoch=r + 2))
+            if hasattr(nets[name], "projections") and nets[name].config.reg_weight != 0:
+                runs[name][-1]["feature_floor"] = feature_floor(nets[name], experiment, device, epoch=r + 2)
     first = runs[models[0]]
-    return {name: {**{k: float(np.median([x[k] for x in rs])) for k in (*PHASES, "epoch")},
+    return {name: {**{k: float(np.median([x[k] for x in rs])) for k in (*PHASES, "epoch", "feature_floor") if k in rs[0]},
                    "ratio_to_first": float(np.median([x["epoch"] / f["epoch"] for x, f in zip(rs, first)]))}
             for name, rs in runs.items()}
 
 
 def table(report: dict) -> str:
-    lines = [f"{'model':10} " + " ".join(f"{p:>13}" for p in (*PHASES, "epoch")) + f" {'ratio':>6}"]
+    columns = (*PHASES, "epoch", "feature_floor")
+    width = max(10, *map(len, report))
+    lines = [f"{'model':{width}} " + " ".join(f"{p:>13}" for p in columns) + f" {'ratio':>6}"]
     for name, r in report.items():
-        lines.append(f"{name:10} " + " ".join(f"{r[p]:13.3f}" for p in (*PHASES, "epoch"))
+        lines.append(f"{name:{width}} " + " ".join(f"{r[p]:13.3f}" if p in r else f"{'-':>13}" for p in columns)
                      + f" {r['ratio_to_first']:6.2f}")
     return "\n".join(lines)
 

@@ -186,6 +186,8 @@ class Freedom(nn.Module):
         # table and scatters into it (that was half of the loss and backward's time)
         ub, rows = u.index_select(0, users), torch.cat([pos, neg])
         bpr = rows_bpr_loss(ub, i.index_select(0, rows))
+        if self.config.reg_weight == 0:  # the same step as with the terms (zero gradients, no Adam update)
+            return {"bpr": bpr, "loss": bpr}
         modal = 0.0
         for m, proj in self.projections.items():
             modal = modal + rows_bpr_loss(ub, projected_rows(proj, self.features[m], rows))
