@@ -33,6 +33,14 @@ def test_every_phase_of_each_models_epoch_is_timed():
     assert "feature_floor" not in report["freedom:reg_weight=0"]  # no modal terms to floor
 
 
+def test_a_spec_with_overrides_may_come_first_and_only_freedom_gets_a_feature_floor():
+    inputs = tiny_inputs()
+    empty = sp.csr_matrix(inputs.train.shape)
+    models = ["freedom:reg_weight=0", "bm3"]  # bm3 also projects fine-tuned features, with other terms
+    report = compare_epochs(Experiment(inputs, empty, empty), models, torch.device("cpu"), rounds=1)
+    assert list(report) == models and all("feature_floor" not in r for r in report.values())
+
+
 def test_model_spec_reads_overrides():
     assert model_spec("freedom") == ("freedom", {})
     assert model_spec("freedom:reg_weight=0,image_weight=0.2,x=a") == ("freedom", {"reg_weight": 0, "image_weight": 0.2, "x": "a"})

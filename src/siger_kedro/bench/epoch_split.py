@@ -6,9 +6,9 @@ edge pruning), negative sampling, the loss (forward), its backward and the optim
 
 Models are timed in alternating rounds and each phase is the median over the rounds, because a
 shared machine's speed drifts within minutes; `ratio_to_first` is the median over rounds of
-each model's epoch over the first model's. For a model with modality BPR terms over projected
-raw features (FREEDOM), `feature_floor` is what those terms' products and Adam step cost at the
-least, so that an epoch can be judged against what its arithmetic allows. The bundle is the device check's
+each model's epoch over the first model's. For FREEDOM, `feature_floor` is what its modality
+BPR terms' products and Adam step cost at the least, so that its epoch can be judged against
+what MMRec's arithmetic allows. The bundle is the device check's
 (`python -m siger_kedro.bench.device bundle`): a dataset's real stage outputs.
 """
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..models.freedom import Freedom
 from ..models.registry import create_model
 from ..training.experiment import Experiment
 from ..training.sampler import NegativeSampler
@@ -52,10 +53,10 @@ def epoch_phases(model: torch.nn.Module, experiment: Experiment, device: torch.d
     return seconds
 
 
-def feature_floor(model: torch.nn.Module, experiment: Experiment, device: torch.device, epoch: int,
+def feature_floor(model: Freedom, experiment: Experiment, device: torch.device, epoch: int,
                   config: TrainConfig = TrainConfig()) -> float:
-    """Seconds per epoch that a model's modality BPR terms over projected raw features
-    (`model.projections` of `model.features`, FREEDOM's as in MMRec) cost at the least: per
+    """Seconds per epoch that FREEDOM's modality BPR terms over projected raw features
+    (`model.projections` of `model.features`, as in MMRec) cost at the least: per
     batch, only the distinct item rows the batch names projected, the backward products for the
     projections (and for those rows when the features are fine-tuned), and Adam's step over the
     feature tables and projections. No gathers, losses or scatters are timed, so the modality
@@ -106,12 +107,12 @@ def compare_epochs(experiment: Experiment, models: list[str], device: torch.devi
         torch.manual_seed(seed)
         name, overrides = model_spec(spec)
         nets[spec] = create_model(name, experiment.inputs, overrides, device)
-        epoch_phases(nets[name], experiment, device, epoch=1)  # warm-up: allocator, kernels
+        epoch_phases(nets[spec], experiment, device, epoch=1)  # warm-up: allocator, kernels
     runs = {name: [] for name in models}
     for r in range(rounds):
         for name in models:
             runs[name].append(epoch_phases(nets[name], experiment, device, epoch=r + 2))
-            if hasattr(nets[name], "projections") and nets[name].config.reg_weight != 0:
+            if isinstance(nets[name], Freedom) and nets[name].config.reg_weight != 0:
                 runs[name][-1]["feature_floor"] = feature_floor(nets[name], experiment, device, epoch=r + 2)
     first = runs[models[0]]
     return {name: {**{k: float(np.median([x[k] for x in rs])) for k in (*PHASES, "epoch", "feature_floor") if k in rs[0]},
